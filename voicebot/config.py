@@ -1,0 +1,93 @@
+"""Settings: one object, read from ``VOICEBOT_*`` variables (or a ``.env`` file),
+validated once at start.
+
+Every value has a strict type; a bad value is a :class:`ConfigError` naming
+the variable and what it accepts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from voicebot.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MANIFEST = PROJECT_ROOT / "models" / "manifest.toml"
+
+TtsEngineChoice = Literal["auto", "piper", "espeak"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+def _default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    """Everything an administration may set, with its default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VOICEBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    models_dir: Path = Field(
+        default=PROJECT_ROOT / "models",
+        description="Dossier où `voicebot models pull` installe les modèles.",
+    )
+    manifest: Path = Field(
+        default=DEFAULT_MANIFEST, description="Manifeste des modèles (TOML)."
+    )
+    asr_model: str = Field(
+        default="vosk-model-small-fr-0.22",
+        description="Modèle Vosk : un nom du manifeste ou le chemin d'un dossier.",
+    )
+    asr_workers: int = Field(default_factory=_default_workers, ge=1, le=256)
+    asr_alternatives: int = Field(default=3, ge=0, le=20)
+    tts_engine: TtsEngineChoice = "auto"
+    tts_voice: str = Field(
+        default="fr_FR-siwis-medium",
+        description="Voix Piper : un nom du manifeste ou le chemin d'un fichier .onnx.",
+    )
+    tts_phonemizer_voice: str | None = Field(
+        default=None,
+        description="Voix espeak-ng utilisée par Piper pour phonétiser (ex. « fr »); "
+        "par défaut celle de la voix.",
+    )
+    tts_workers: int = Field(default=1, ge=1, le=64)
+    tts_threads: int = Field(default=1, ge=1, le=64)
+    espeak_voice: str = "fr"
+    cache_dir: Path = PROJECT_ROOT / "var" / "cache"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    log_level: LogLevel = "info"
+
+    @field_validator("asr_model", "tts_voice", "espeak_voice")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("ne doit pas être vide")
+        return value.strip()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings; raise :class:`ConfigError` on a bad value."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or "?"
+            variable = f"VOICEBOT_{field.upper()}"
+            problems.append(f"{variable}: {error['msg']} (valeur reçue : {error.get('input')!r})")
+        raise ConfigError(
+            "Réglage invalide : " + " ; ".join(problems),
+            hint="corrigez la variable d'environnement ou le fichier .env puis relancez",
+        ) from None
