@@ -1,0 +1,20 @@
+"""Audio inside the bot: 16-bit mono PCM in 20 ms frames, and the helpers around it."""
+
+from voicebot.audio.frame import AudioFrame, FRAME_MS, frame_bytes
+from voicebot.audio.framing import Framer
+from voicebot.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
+from voicebot.audio.resample import StreamResampler, resample, SUPPORTED_RATES_HZ
+
+__all__ = [
+    "FRAME_MS",
+    "SUPPORTED_RATES_HZ",
+    "AudioFrame",
+    "Framer",
+    "StreamResampler",
+    "alaw_decode",
+    "alaw_encode",
+    "frame_bytes",
+    "resample",
+    "ulaw_decode",
+    "ulaw_encode",
+]
