@@ -1,0 +1,206 @@
+"""Vosk behind a small async interface.
+
+One :class:`VoskModel` is loaded per process and shared by every call (it is
+thread-safe). Each call gets a :class:`VoskRecognizer`, whose decoding runs in
+the engine pool, never on the event loop. A recogniser's memory grows with
+the audio it has decoded and ``Reset`` does not give it back, so a
+:class:`RecognizerPool` keeps warm recognisers and retires them after a
+bounded amount of audio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from voicebot.asr.transcript import Transcript, parse_final, parse_partial
+from voicebot.audio.frame import AudioFrame
+from voicebot.errors import AudioError, EngineError, ModelError
+from voicebot.executor import EnginePool
+
+log = logging.getLogger(__name__)
+
+RECOGNISER_RATES_HZ = (8000, 16000)
+UNKNOWN_WORD = "[unk]"
+
+
+def _vosk() -> Any:
+    import vosk
+
+    vosk.SetLogLevel(-1)
+    return vosk
+
+
+class VoskModel:
+    """The shared acoustic and language model."""
+
+    def __init__(self, path: Path, handle: Any) -> None:
+        self.path = path
+        self._handle = handle
+
+    @classmethod
+    def load(cls, path: Path) -> VoskModel:
+        """Load a model folder (blocking, 1 to 2 s and ~500 MB for a small model)."""
+        from voicebot.models.store import check_vosk_model_dir
+
+        check_vosk_model_dir(path)
+        try:
+            handle = _vosk().Model(str(path))
+        except Exception as exc:  # vosk raises a bare Exception on a bad model
+            raise ModelError(
+                f"Vosk n'a pas pu charger le modèle {path} ({exc})",
+                hint="le dossier est peut-être corrompu : lancez `voicebot models verify`",
+            ) from None
+        return cls(path, handle)
+
+    def has_word(self, word: str) -> bool:
+        return int(self._handle.vosk_model_find_word(word)) >= 0
+
+    def new_kaldi_recognizer(self, sample_rate_hz: int) -> Any:
+        return _vosk().KaldiRecognizer(self._handle, float(sample_rate_hz))
+
+
+class VoskRecognizer:
+    """One caller's stream: feed frames, get partial and final transcripts."""
+
+    def __init__(
+        self,
+        model: VoskModel,
+        pool: EnginePool,
+        sample_rate_hz: int = 16000,
+        alternatives: int = 3,
+    ) -> None:
+        if sample_rate_hz not in RECOGNISER_RATES_HZ:
+            raise AudioError(
+                f"le recogniseur attend 8000 ou 16000 Hz, pas {sample_rate_hz} Hz",
+                hint="rééchantillonnez avant de transmettre l'audio",
+            )
+        self.model = model
+        self.pool = pool
+        self.sample_rate_hz = sample_rate_hz
+        self.alternatives = alternatives
+        self.grammar: tuple[str, ...] | None = None
+        self.audio_decoded_s = 0.0
+        self._lock = asyncio.Lock()
+        self._kaldi = model.new_kaldi_recognizer(sample_rate_hz)
+        self._kaldi.SetWords(True)
+        self._kaldi.SetMaxAlternatives(alternatives)
+
+    async def accept(self, frame: AudioFrame) -> Transcript:
+        """Decode one frame; the transcript is final when Vosk detects an endpoint."""
+        if frame.sample_rate_hz != self.sample_rate_hz:
+            raise AudioError(
+                f"trame à {frame.sample_rate_hz} Hz pour un recogniseur à {self.sample_rate_hz} Hz",
+                hint="rééchantillonnez l'audio de l'appel",
+            )
+        async with self._lock:
+            self.audio_decoded_s += frame.duration_ms / 1000.0
+            return await self.pool.run(self._accept_blocking, frame.pcm)
+
+    async def finish(self) -> Transcript:
+        """Flush the stream: the final transcript of what was said since the last one."""
+        async with self._lock:
+            raw = await self.pool.run(self._call, "FinalResult")
+            return parse_final(raw)
+
+    async def set_grammar(self, words: Sequence[str] | None) -> list[str]:
+        """Limit the vocabulary (None: open vocabulary). Returns the words kept."""
+        kept: list[str] = []
+        if words is None:
+            payload = "[]"
+            self.grammar = None
+        else:
+            kept = [w for w in dict.fromkeys(words) if self._in_vocabulary(w)]
+            dropped = sorted(set(words) - set(kept))
+            if dropped:
+                log.info("grammar: words not in the model vocabulary, ignored: %s", dropped)
+            if self.model.has_word(UNKNOWN_WORD):
+                kept.append(UNKNOWN_WORD)
+            payload = json.dumps(kept, ensure_ascii=False)
+            self.grammar = tuple(kept)
+        async with self._lock:
+            await self.pool.run(self._call, "SetGrammar", payload)
+        return kept
+
+    async def reset(self) -> None:
+        async with self._lock:
+            await self.pool.run(self._call, "Reset")
+
+    def _in_vocabulary(self, phrase: str) -> bool:
+        return all(self.model.has_word(w) for w in phrase.split())
+
+    def _accept_blocking(self, pcm: bytes) -> Transcript:
+        try:
+            endpoint = self._kaldi.AcceptWaveform(pcm)
+            return parse_final(self._kaldi.Result()) if endpoint else parse_partial(
+                self._kaldi.PartialResult()
+            )
+        except Exception as exc:  # the binding raises bare exceptions
+            raise EngineError(f"échec du décodage Vosk : {exc}") from exc
+
+    def _call(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self._kaldi, method)(*args)
+        except Exception as exc:
+            raise EngineError(f"échec de Vosk ({method}) : {exc}") from exc
+
+
+class RecognizerPool:
+    """Warm recognisers ready for new calls, retired after ``max_audio_s`` of audio."""
+
+    def __init__(
+        self,
+        model: VoskModel,
+        pool: EnginePool,
+        sample_rate_hz: int = 16000,
+        alternatives: int = 3,
+        max_idle: int = 4,
+        max_audio_s: float = 300.0,
+    ) -> None:
+        self.model = model
+        self.pool = pool
+        self.sample_rate_hz = sample_rate_hz
+        self.alternatives = alternatives
+        self.max_idle = max_idle
+        self.max_audio_s = max_audio_s
+        self._idle: list[VoskRecognizer] = []
+        self.created = 0
+        self.retired = 0
+
+    @property
+    def idle(self) -> int:
+        return len(self._idle)
+
+    async def _create(self) -> VoskRecognizer:
+        recognizer = await self.pool.run(
+            VoskRecognizer, self.model, self.pool, self.sample_rate_hz, self.alternatives
+        )
+        # The first decode of a recogniser is slow (about 0.5 s): pay it now, not on a caller.
+        silence = AudioFrame(b"\x00" * (self.sample_rate_hz // 5 * 2), self.sample_rate_hz)
+        await recognizer.accept(silence)
+        await recognizer.reset()
+        recognizer.audio_decoded_s = 0.0
+        self.created += 1
+        return recognizer
+
+    async def warm(self, count: int) -> None:
+        made = await asyncio.gather(*(self._create() for _ in range(count)))
+        self._idle.extend(made[: max(0, self.max_idle - len(self._idle))])
+
+    async def acquire(self) -> VoskRecognizer:
+        if self._idle:
+            return self._idle.pop()
+        return await self._create()
+
+    async def release(self, recognizer: VoskRecognizer) -> None:
+        if recognizer.audio_decoded_s > self.max_audio_s or len(self._idle) >= self.max_idle:
+            self.retired += 1
+            return
+        if recognizer.grammar is not None:
+            await recognizer.set_grammar(None)
+        await recognizer.reset()
+        self._idle.append(recognizer)

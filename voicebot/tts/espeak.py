@@ -1,0 +1,64 @@
+"""espeak-ng: always available, robotic but clear; the fallback when no Piper voice is installed."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+
+from voicebot.audio.frame import AudioFrame
+from voicebot.audio.resample import resample
+from voicebot.errors import EngineError
+from voicebot.tts.base import check_request
+from voicebot.tts.sentences import split_sentences
+
+ESPEAK_RATE_HZ = 22050
+DEFAULT_WORDS_PER_MINUTE = 165
+_WAV_HEADER_BYTES = 44
+
+
+def espeak_binary() -> str | None:
+    return shutil.which("espeak-ng")
+
+
+class EspeakSynthesizer:
+    engine = "espeak-ng"
+    native_rate_hz = ESPEAK_RATE_HZ
+
+    def __init__(self, voice: str = "fr", words_per_minute: int = DEFAULT_WORDS_PER_MINUTE) -> None:
+        binary = espeak_binary()
+        if binary is None:
+            raise EngineError(
+                "espeak-ng est introuvable",
+                hint="installez-le : apt-get install espeak-ng",
+            )
+        self._binary = binary
+        self.voice = voice
+        self.words_per_minute = words_per_minute
+
+    async def _speak(self, sentence: str, speed: float) -> bytes:
+        wpm = str(round(self.words_per_minute * speed))
+        process = await asyncio.create_subprocess_exec(
+            self._binary, "-v", self.voice, "-s", wpm, "--stdout", sentence,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        if process.returncode != 0 or len(out) < _WAV_HEADER_BYTES:
+            raise EngineError(
+                f"espeak-ng a échoué (voix « {self.voice} ») : {err.decode(errors='replace').strip()}",
+                hint="vérifiez la voix avec : espeak-ng --voices=fr",
+            )
+        pcm = out[_WAV_HEADER_BYTES:]
+        return pcm[: len(pcm) - len(pcm) % 2]
+
+    async def stream(
+        self, text: str, sample_rate_hz: int, speed: float = 1.0
+    ) -> AsyncIterator[AudioFrame]:
+        cleaned = check_request(text, speed)
+        elapsed_ms = 0
+        for sentence in split_sentences(cleaned):
+            pcm = resample(await self._speak(sentence, speed), ESPEAK_RATE_HZ, sample_rate_hz)
+            frame = AudioFrame(pcm, sample_rate_hz, timestamp_ms=elapsed_ms)
+            elapsed_ms += int(frame.duration_ms)
+            yield frame
