@@ -42,9 +42,7 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "models",
         description="Dossier où `voicebot models pull` installe les modèles.",
     )
-    manifest: Path = Field(
-        default=DEFAULT_MANIFEST, description="Manifeste des modèles (TOML)."
-    )
+    manifest: Path = Field(default=DEFAULT_MANIFEST, description="Manifeste des modèles (TOML).")
     asr_model: str = Field(
         default="vosk-model-small-fr-0.22",
         description="Modèle Vosk : un nom du manifeste ou le chemin d'un dossier.",

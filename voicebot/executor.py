@@ -40,7 +40,9 @@ class EnginePool:
         loop = asyncio.get_running_loop()
         self._submitted += 1
         try:
-            return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+            return await loop.run_in_executor(
+                self._executor, functools.partial(fn, *args, **kwargs)
+            )
         finally:
             self._finished += 1
 

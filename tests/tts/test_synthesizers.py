@@ -71,9 +71,7 @@ async def test_empty_text_and_bad_speed_are_refused(piper: PiperSynthesizer) -> 
         await render(EspeakSynthesizer("fr"), "Bonjour.", 16000, 5.0)
 
 
-async def test_prompt_cache_renders_a_prompt_once(
-    piper: PiperSynthesizer, tmp_path: Path
-) -> None:
+async def test_prompt_cache_renders_a_prompt_once(piper: PiperSynthesizer, tmp_path: Path) -> None:
     cache = PromptCache(piper, tmp_path)
     first = await cache.get("Au revoir.", 8000)
     started = time.perf_counter()

@@ -50,8 +50,13 @@ def parse_final(raw: str) -> Transcript:
     )
     text = data.get("text", "").strip()
     confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
-    return Transcript(text=text, is_final=True, confidence=confidence, words=words,
-                      alternatives=(Alternative(text, confidence),) if text else ())
+    return Transcript(
+        text=text,
+        is_final=True,
+        confidence=confidence,
+        words=words,
+        alternatives=(Alternative(text, confidence),) if text else (),
+    )
 
 
 def _parse_nbest(raw_alternatives: list[dict[str, Any]]) -> Transcript:
@@ -83,8 +88,13 @@ def _parse_nbest(raw_alternatives: list[dict[str, Any]]) -> Transcript:
         words.append(WordInfo(w["word"], float(w["start"]), float(w["end"]), min(1.0, support)))
     text = alternatives[0].text
     confidence = posteriors[0] if text else 0.0
-    return Transcript(text=text, is_final=True, confidence=confidence, words=tuple(words),
-                      alternatives=tuple(a for a in alternatives if a.text))
+    return Transcript(
+        text=text,
+        is_final=True,
+        confidence=confidence,
+        words=tuple(words),
+        alternatives=tuple(a for a in alternatives if a.text),
+    )
 
 
 def _same_word(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -136,8 +136,10 @@ class VoskRecognizer:
     def _accept_blocking(self, pcm: bytes) -> Transcript:
         try:
             endpoint = self._kaldi.AcceptWaveform(pcm)
-            return parse_final(self._kaldi.Result()) if endpoint else parse_partial(
-                self._kaldi.PartialResult()
+            return (
+                parse_final(self._kaldi.Result())
+                if endpoint
+                else parse_partial(self._kaldi.PartialResult())
             )
         except Exception as exc:  # the binding raises bare exceptions
             raise EngineError(f"échec du décodage Vosk : {exc}") from exc

@@ -1,9 +1,9 @@
 """Audio inside the bot: 16-bit mono PCM in 20 ms frames, and the helpers around it."""
 
-from voicebot.audio.frame import AudioFrame, FRAME_MS, frame_bytes
+from voicebot.audio.frame import FRAME_MS, AudioFrame, frame_bytes
 from voicebot.audio.framing import Framer
 from voicebot.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
-from voicebot.audio.resample import StreamResampler, resample, SUPPORTED_RATES_HZ
+from voicebot.audio.resample import SUPPORTED_RATES_HZ, StreamResampler, resample
 
 __all__ = [
     "FRAME_MS",

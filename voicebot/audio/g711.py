@@ -43,7 +43,8 @@ def _alaw_encode_reference(sample: npt.NDArray[np.int32]) -> npt.NDArray[np.uint
     )
     exponent = np.clip(exponent, 0, 7)
     mantissa = np.where(exponent == 0, magnitude >> 1, magnitude >> exponent) & 0x0F
-    return ((sign | (exponent << 4) | mantissa) ^ 0x55).astype(np.uint8)
+    code: npt.NDArray[np.uint8] = ((sign | (exponent << 4) | mantissa) ^ 0x55).astype(np.uint8)
+    return code
 
 
 def _alaw_decode_reference(code: npt.NDArray[np.int32]) -> npt.NDArray[np.int16]:

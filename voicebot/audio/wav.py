@@ -6,6 +6,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from voicebot.audio.frame import AudioFrame
 from voicebot.audio.g711 import alaw_decode, ulaw_decode
@@ -96,7 +97,7 @@ def _parse_fmt(data: bytes, path: Path) -> tuple[int, int, int, int]:
     return fmt_code, channels, rate_hz, bits
 
 
-def _pcm_to_int16(payload: bytes, bits: int) -> np.ndarray:  # type: ignore[type-arg]
+def _pcm_to_int16(payload: bytes, bits: int) -> npt.NDArray[np.int16]:
     width = bits // 8
     payload = payload[: len(payload) - len(payload) % width]
     if bits == 8:

@@ -39,14 +39,21 @@ class EspeakSynthesizer:
     async def _speak(self, sentence: str, speed: float) -> bytes:
         wpm = str(round(self.words_per_minute * speed))
         process = await asyncio.create_subprocess_exec(
-            self._binary, "-v", self.voice, "-s", wpm, "--stdout", sentence,
+            self._binary,
+            "-v",
+            self.voice,
+            "-s",
+            wpm,
+            "--stdout",
+            sentence,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
         out, err = await process.communicate()
         if process.returncode != 0 or len(out) < _WAV_HEADER_BYTES:
             raise EngineError(
-                f"espeak-ng a échoué (voix « {self.voice} ») : {err.decode(errors='replace').strip()}",
+                f"espeak-ng a échoué (voix « {self.voice} ») : "
+                + err.decode(errors="replace").strip(),
                 hint="vérifiez la voix avec : espeak-ng --voices=fr",
             )
         pcm = out[_WAV_HEADER_BYTES:]

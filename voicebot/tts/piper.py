@@ -83,4 +83,3 @@ class PiperSynthesizer:
             frame = AudioFrame(out, sample_rate_hz, timestamp_ms=elapsed_ms)
             elapsed_ms += int(frame.duration_ms)
             yield frame
-

@@ -11,13 +11,13 @@ import re
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 _PAUSE = re.compile(r"(?<=[,;:])\s+")
-FIRST_PART_MAX_CHARS = 60
+FIRST_PART_MAX_CHARS = 25
 
 
 def split_sentences(text: str) -> list[str]:
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
     if sentences and len(sentences[0]) > FIRST_PART_MAX_CHARS:
         head, *rest = _PAUSE.split(sentences[0], maxsplit=1)
-        if rest and len(head) >= 8:
+        if rest and len(head) >= 5:
             sentences = [head, rest[0], *sentences[1:]]
     return sentences

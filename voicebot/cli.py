@@ -1,0 +1,160 @@
+"""The `voicebot` command: one entry point, subcommands, French help and messages.
+
+A user's mistake ends in one line on stderr (what is wrong, what to do) and a
+non-zero exit code; never in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from voicebot import __version__
+from voicebot.errors import VoicebotError
+
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse in French, with usage errors on one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"erreur : {message} — voir `{self.prog} --help`\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="voicebot",
+        description="Assistant téléphonique hors ligne pour les administrations.",
+    )
+    parser.add_argument("--version", action="version", version=f"voicebot {__version__}")
+    parser.add_argument(
+        "-v", "--verbeux", dest="verbose", action="store_true", help="journal détaillé"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=_Parser)
+    commands.required = True
+
+    models = commands.add_parser("models", help="lister, télécharger, vérifier les modèles")
+    actions = models.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    actions.add_parser("list", help="modèles du manifeste et leur état")
+    pull = actions.add_parser("pull", help="télécharger et installer un modèle")
+    pull.add_argument("name", metavar="NOM")
+    verify = actions.add_parser("verify", help="revérifier les modèles installés")
+    verify.add_argument("name", metavar="NOM", nargs="?")
+    path = actions.add_parser("path", help="afficher le dossier d'un modèle installé")
+    path.add_argument("name", metavar="NOM")
+    install = actions.add_parser("install", help="installer un modèle depuis un fichier local")
+    install.add_argument("name", metavar="NOM")
+    install.add_argument("files", metavar="FICHIER", nargs="+")
+
+    say = commands.add_parser("say", help="prononcer un texte français dans un fichier WAV")
+    say.add_argument("text", metavar="TEXTE")
+    say.add_argument("--out", required=True, metavar="FICHIER.wav")
+    say.add_argument(
+        "--rate",
+        type=int,
+        default=16000,
+        choices=(8000, 16000, 22050),
+        help="fréquence de sortie en Hz (16000 par défaut)",
+    )
+    say.add_argument("--voice", metavar="NOM|CHEMIN", help="voix Piper (nom ou fichier .onnx)")
+    say.add_argument("--speed", type=float, default=1.0, help="vitesse, 0.5 à 2 (1 par défaut)")
+
+    transcribe = commands.add_parser("transcribe", help="reconnaître la parole d'un fichier WAV")
+    transcribe.add_argument("file", metavar="FICHIER.wav")
+    transcribe.add_argument("--model", metavar="NOM|CHEMIN", help="modèle Vosk")
+    transcribe.add_argument(
+        "--grammar",
+        nargs="+",
+        metavar="MOT",
+        help="limiter le vocabulaire à ces mots ou expressions",
+    )
+    transcribe.add_argument(
+        "--json", action="store_true", help="mots, temps, confiances et alternatives en JSON"
+    )
+    transcribe.add_argument(
+        "--alternatives",
+        type=int,
+        default=3,
+        metavar="N",
+        help="nombre d'hypothèses (0 : confiances Vosk par mot)",
+    )
+
+    commands.add_parser("doctor", help="ce qui est installé et utilisable, et comment réparer")
+
+    serve = commands.add_parser("serve", help="démarrer le service")
+    serve.add_argument("--host", help="adresse d'écoute (VOICEBOT_HOST)")
+    serve.add_argument("--port", type=int, help="port d'écoute (VOICEBOT_PORT)")
+
+    bench = commands.add_parser("bench", help="mesures de performance")
+    kinds = bench.add_subparsers(dest="kind", metavar="TYPE", parser_class=_Parser)
+    kinds.required = True
+    engines = kinds.add_parser("engines", help="facteur temps réel, latence, mémoire des moteurs")
+    engines.add_argument(
+        "--seconds",
+        type=float,
+        default=15.0,
+        help="durée de la parole de test par flux (15 s par défaut)",
+    )
+    engines.add_argument(
+        "--streams",
+        type=int,
+        nargs="+",
+        default=[1, 2, 4, 8],
+        help="nombres de flux simultanés (1 2 4 8 par défaut)",
+    )
+    engines.add_argument("--model", metavar="NOM|CHEMIN", help="modèle Vosk")
+    engines.add_argument("--voice", metavar="NOM|CHEMIN", help="voix Piper")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return _dispatch(args)
+    except VoicebotError as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrompu", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    # Imports are local so that `voicebot --help` stays instant.
+    if args.command == "models":
+        from voicebot.commands import models
+
+        return models.run(args)
+    if args.command == "say":
+        from voicebot.commands import speech
+
+        return speech.say(args)
+    if args.command == "transcribe":
+        from voicebot.commands import speech
+
+        return speech.transcribe(args)
+    if args.command == "doctor":
+        from voicebot.commands import doctor
+
+        return doctor.run()
+    if args.command == "serve":
+        from voicebot.server.run import serve
+
+        return serve(host=args.host, port=args.port)
+    if args.command == "bench":
+        from voicebot.bench import engines
+
+        return engines.run(args)
+    raise AssertionError(f"unhandled command {args.command}")  # argparse enforces the choices
+
+
+if __name__ == "__main__":
+    sys.exit(main())

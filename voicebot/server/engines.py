@@ -1,0 +1,75 @@
+"""The engines one process shares across all its calls, loaded once at start."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from voicebot.asr.vosk import RecognizerPool, VoskModel
+from voicebot.config import Settings
+from voicebot.engines import load_asr_model, load_synthesizer
+from voicebot.errors import ModelError
+from voicebot.executor import EnginePool
+from voicebot.tts.base import Synthesizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedEngines:
+    asr_pool: EnginePool
+    tts_pool: EnginePool
+    synthesizer: Synthesizer
+    tts_reason: str
+    asr_model: VoskModel | None = None
+    recognizers: RecognizerPool | None = None
+    asr_problem: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mode(self) -> str:
+        """``speech`` with a recogniser; ``keypad_only`` without one."""
+        return "speech" if self.asr_model is not None else "keypad_only"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "asr": {
+                "model": str(self.asr_model.path) if self.asr_model else None,
+                "problem": self.asr_problem,
+                "workers": self.asr_pool.max_workers,
+                "pending": self.asr_pool.pending,
+                "idle_recognizers": self.recognizers.idle if self.recognizers else 0,
+            },
+            "tts": {
+                "engine": self.synthesizer.engine,
+                "voice": self.synthesizer.voice,
+                "reason": self.tts_reason,
+                "pending": self.tts_pool.pending,
+            },
+        }
+
+    def close(self) -> None:
+        self.asr_pool.shutdown()
+        self.tts_pool.shutdown()
+
+
+async def load_engines(settings: Settings) -> LoadedEngines:
+    """Load the models off the event loop. A missing recogniser means keypad-only mode."""
+    asr_pool = EnginePool("asr", settings.asr_workers)
+    tts_pool = EnginePool("tts", settings.tts_workers)
+    choice = await asyncio.to_thread(load_synthesizer, settings, tts_pool)
+    engines = LoadedEngines(asr_pool, tts_pool, choice.synthesizer, choice.reason)
+    try:
+        engines.asr_model = await asyncio.to_thread(load_asr_model, settings)
+    except ModelError as exc:
+        engines.asr_problem = str(exc)
+        log.warning("No French speech recognition model: serving in KEYPAD-ONLY mode (%s)", exc)
+        return engines
+    engines.recognizers = RecognizerPool(
+        engines.asr_model, asr_pool, 16000, settings.asr_alternatives
+    )
+    await engines.recognizers.warm(min(2, settings.asr_workers))
+    return engines
