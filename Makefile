@@ -1,0 +1,41 @@
+# Two entry points: `make run` (install, fetch models, start the service)
+# and `make test` (install everything, then lint, type-check and run every test).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEFAULT_MODELS := vosk-model-small-fr-0.22 fr_FR-siwis-medium
+
+.PHONY: run test install install-test system-deps lint clean
+
+system-deps:
+	./scripts/system-deps.sh
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: system-deps $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: system-deps $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+
+run: install
+	@for model in $(DEFAULT_MODELS); do \
+	  $(BIN)/voicebot models path $$model >/dev/null 2>&1 || $(BIN)/voicebot models pull $$model || \
+	  echo "Modèle $$model non installé : le service démarre sans lui (voir voicebot doctor)."; \
+	done
+	$(BIN)/voicebot doctor || true
+	$(BIN)/voicebot serve
+
+lint:
+	$(BIN)/ruff check voicebot tests
+	$(BIN)/ruff format --check voicebot tests
+	$(BIN)/mypy
+
+test: install-test lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var
