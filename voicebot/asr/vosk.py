@@ -134,15 +134,9 @@ class VoskRecognizer:
         return all(self.model.has_word(w) for w in phrase.split())
 
     def _accept_blocking(self, pcm: bytes) -> Transcript:
-        try:
-            endpoint = self._kaldi.AcceptWaveform(pcm)
-            return (
-                parse_final(self._kaldi.Result())
-                if endpoint
-                else parse_partial(self._kaldi.PartialResult())
-            )
-        except Exception as exc:  # the binding raises bare exceptions
-            raise EngineError(f"échec du décodage Vosk : {exc}") from exc
+        if self._call("AcceptWaveform", pcm):
+            return parse_final(self._call("Result"))
+        return parse_partial(self._call("PartialResult"))
 
     def _call(self, method: str, *args: Any) -> Any:
         try:

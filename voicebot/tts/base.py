@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from typing import Protocol
 
 from voicebot.audio.frame import AudioFrame
+from voicebot.audio.resample import resample
 from voicebot.errors import UsageError
+from voicebot.tts.sentences import split_sentences
 
 MIN_SPEED = 0.5
 MAX_SPEED = 2.0
@@ -28,6 +31,36 @@ class Synthesizer(Protocol):
         ``speed`` above 1 speaks faster, below 1 slower ("plus lentement").
         """
         ...
+
+
+class SentenceSynthesizer(ABC):
+    """An engine that renders one sentence at a time at its native rate."""
+
+    engine: str
+    voice: str
+    native_rate_hz: int
+
+    @abstractmethod
+    async def _sentence_pcm(self, sentence: str, speed: float) -> bytes:
+        """16-bit PCM of one sentence at ``native_rate_hz``."""
+
+    async def _to_rate(self, pcm: bytes, sample_rate_hz: int) -> bytes:
+        return resample(pcm, self.native_rate_hz, sample_rate_hz)
+
+    async def stream(
+        self, text: str, sample_rate_hz: int, speed: float = 1.0
+    ) -> AsyncIterator[AudioFrame]:
+        cleaned = check_request(text, speed)
+        elapsed_ms = 0
+        for sentence in split_sentences(cleaned):
+            pcm = await self._sentence_pcm(sentence, speed)
+            if not pcm:
+                continue
+            frame = AudioFrame(
+                await self._to_rate(pcm, sample_rate_hz), sample_rate_hz, timestamp_ms=elapsed_ms
+            )
+            elapsed_ms += int(frame.duration_ms)
+            yield frame
 
 
 def check_request(text: str, speed: float) -> str:

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
 
-from voicebot.audio.frame import AudioFrame
-from voicebot.audio.resample import resample
 from voicebot.errors import EngineError
-from voicebot.tts.base import check_request
-from voicebot.tts.sentences import split_sentences
+from voicebot.tts.base import SentenceSynthesizer
 
 ESPEAK_RATE_HZ = 22050
 DEFAULT_WORDS_PER_MINUTE = 165
@@ -21,7 +17,7 @@ def espeak_binary() -> str | None:
     return shutil.which("espeak-ng")
 
 
-class EspeakSynthesizer:
+class EspeakSynthesizer(SentenceSynthesizer):
     engine = "espeak-ng"
     native_rate_hz = ESPEAK_RATE_HZ
 
@@ -36,7 +32,7 @@ class EspeakSynthesizer:
         self.voice = voice
         self.words_per_minute = words_per_minute
 
-    async def _speak(self, sentence: str, speed: float) -> bytes:
+    async def _sentence_pcm(self, sentence: str, speed: float) -> bytes:
         wpm = str(round(self.words_per_minute * speed))
         process = await asyncio.create_subprocess_exec(
             self._binary,
@@ -58,14 +54,3 @@ class EspeakSynthesizer:
             )
         pcm = out[_WAV_HEADER_BYTES:]
         return pcm[: len(pcm) - len(pcm) % 2]
-
-    async def stream(
-        self, text: str, sample_rate_hz: int, speed: float = 1.0
-    ) -> AsyncIterator[AudioFrame]:
-        cleaned = check_request(text, speed)
-        elapsed_ms = 0
-        for sentence in split_sentences(cleaned):
-            pcm = resample(await self._speak(sentence, speed), ESPEAK_RATE_HZ, sample_rate_hz)
-            frame = AudioFrame(pcm, sample_rate_hz, timestamp_ms=elapsed_ms)
-            elapsed_ms += int(frame.duration_ms)
-            yield frame

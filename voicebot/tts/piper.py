@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from voicebot.audio.frame import AudioFrame
 from voicebot.audio.resample import resample
 from voicebot.errors import EngineError, ModelError
 from voicebot.executor import EnginePool
-from voicebot.tts.base import check_request
-from voicebot.tts.sentences import split_sentences
+from voicebot.tts.base import SentenceSynthesizer
 
 
-class PiperSynthesizer:
+class PiperSynthesizer(SentenceSynthesizer):
     engine = "piper"
 
     def __init__(self, voice: Any, name: str, pool: EnginePool) -> None:
@@ -70,16 +67,8 @@ class PiperSynthesizer:
             raise EngineError(f"échec de la synthèse Piper : {exc}") from exc
         return b"".join(chunks)
 
-    async def stream(
-        self, text: str, sample_rate_hz: int, speed: float = 1.0
-    ) -> AsyncIterator[AudioFrame]:
-        cleaned = check_request(text, speed)
-        elapsed_ms = 0
-        for sentence in split_sentences(cleaned):
-            pcm = await self.pool.run(self._synthesize_blocking, sentence, speed)
-            if not pcm:
-                continue
-            out = await self.pool.run(resample, pcm, self.native_rate_hz, sample_rate_hz)
-            frame = AudioFrame(out, sample_rate_hz, timestamp_ms=elapsed_ms)
-            elapsed_ms += int(frame.duration_ms)
-            yield frame
+    async def _sentence_pcm(self, sentence: str, speed: float) -> bytes:
+        return await self.pool.run(self._synthesize_blocking, sentence, speed)
+
+    async def _to_rate(self, pcm: bytes, sample_rate_hz: int) -> bytes:
+        return await self.pool.run(resample, pcm, self.native_rate_hz, sample_rate_hz)
