@@ -83,6 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="nombre d'hypothèses (0 : confiances Vosk par mot)",
     )
 
+    understand = commands.add_parser(
+        "understand", help="ce que le robot comprend d'une phrase (JSON sur la sortie)"
+    )
+    understand.add_argument("text", metavar="TEXTE", nargs="?")
+    understand.add_argument("--line", default="mairie", help="ligne : mairie ou rh")
+    understand.add_argument(
+        "--jsonl",
+        metavar="FICHIER",
+        help='lot : un objet JSON par ligne ({"line", "text"}), - pour stdin',
+    )
+
+    prompts = commands.add_parser("prompts", help="le contenu du service")
+    prompt_actions = prompts.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    prompt_actions.required = True
+    prompt_actions.add_parser("check", help="valider tout le contenu de prompts/")
+
+    chat = commands.add_parser("chat", help="converser au clavier avec le robot (même dialogue)")
+    chat.add_argument("--line", default="mairie", help="ligne : mairie ou rh")
+
     commands.add_parser("doctor", help="ce qui est installé et utilisable, et comment réparer")
 
     serve = commands.add_parser("serve", help="démarrer le service")
@@ -108,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     engines.add_argument("--model", metavar="NOM|CHEMIN", help="modèle Vosk")
     engines.add_argument("--voice", metavar="NOM|CHEMIN", help="voix Piper")
+    nlu = kinds.add_parser("nlu", help="exactitude et rapidité de la compréhension")
+    nlu.add_argument(
+        "--eval",
+        metavar="DOSSIER|FICHIER",
+        default=None,
+        help="jeu d'évaluation JSONL (tests/nlu/eval par défaut)",
+    )
     return parser
 
 
@@ -141,6 +167,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         from voicebot.commands import speech
 
         return speech.transcribe(args)
+    if args.command == "understand":
+        from voicebot.commands import nlu
+
+        return nlu.understand(args)
+    if args.command == "prompts":
+        from voicebot.commands import nlu
+
+        return nlu.check(args)
+    if args.command == "chat":
+        from voicebot.commands import chat
+
+        return chat.run(args)
     if args.command == "doctor":
         from voicebot.commands import doctor
 
@@ -149,6 +187,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from voicebot.server.run import serve
 
         return serve(host=args.host, port=args.port)
+    if args.command == "bench" and args.kind == "nlu":
+        from voicebot.bench import nlu as nlu_bench
+
+        return nlu_bench.run(args)
     if args.command == "bench":
         from voicebot.bench import engines
 

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         description="Dossier où `voicebot models pull` installe les modèles.",
     )
     manifest: Path = Field(default=DEFAULT_MANIFEST, description="Manifeste des modèles (TOML).")
+    prompts_dir: Path = Field(
+        default=PROJECT_ROOT / "prompts",
+        description="Contenu du service (intentions, réponses, messages).",
+    )
     asr_model: str = Field(
         default="vosk-model-small-fr-0.22",
         description="Modèle Vosk : un nom du manifeste ou le chemin d'un dossier.",

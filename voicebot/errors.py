@@ -58,3 +58,9 @@ class EngineError(VoicebotError):
     """A speech engine (recogniser or synthesizer) failed at run time."""
 
     exit_code = 7
+
+
+class ContentError(VoicebotError):
+    """The content under prompts/ is invalid (unknown intent, missing answer...)."""
+
+    exit_code = 8

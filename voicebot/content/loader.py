@@ -1,0 +1,375 @@
+"""Read `prompts/` and check it; every problem names its file and its entry.
+
+All problems are collected before failing, so an author fixes them in one go.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import date, time
+from pathlib import Path
+from typing import Any, get_args
+
+import yaml
+
+from voicebot.content.model import (
+    REQUIRED_PROMPTS,
+    WEEKDAYS,
+    Answer,
+    Content,
+    Intent,
+    IntentKind,
+    Line,
+    Service,
+    Slot,
+    SlotKind,
+    SlotValue,
+)
+from voicebot.errors import ContentError
+
+CONTROL_INTENTS = ("oui", "non", "repeter", "conseiller", "au_revoir")
+_PERIOD = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+_LIVE_FIELDS = {"bikes", "docks"}
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, file: Path, entry: str, problem: str) -> None:
+        self.items.append(f"{file}: {entry}: {problem}")
+
+
+def load_content(root: Path) -> Content:
+    """Load and validate everything; raise :class:`ContentError` listing every problem."""
+    if not (root / "service.yaml").is_file():
+        raise ContentError(
+            f"contenu introuvable : {root / 'service.yaml'} manque",
+            hint="vérifiez VOICEBOT_PROMPTS_DIR (le dossier prompts/ du projet)",
+        )
+    problems = _Problems()
+    service = _load_service(root / "service.yaml", problems)
+    lines = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and (p / "intents.yaml").exists()):
+        line = _load_line(folder, service, problems)
+        if line is not None:
+            lines[line.id] = line
+    if not lines:
+        problems.add(root, "lignes", "aucun dossier de ligne (avec intents.yaml)")
+    if problems.items:
+        error = ContentError(
+            f"{len(problems.items)} problème(s) dans le contenu : " + problems.items[0],
+            hint="lancez `voicebot prompts check` pour la liste complète",
+        )
+        error.problems = problems.items  # type: ignore[attr-defined]
+        raise error
+    return Content(service=service, lines=lines)
+
+
+def _read_yaml(path: Path, problems: _Problems) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.add(path, "fichier", "manquant")
+        return {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"ligne {mark.line + 1}" if mark is not None else "fichier"
+        problems.add(path, where, f"YAML invalide ({getattr(exc, 'problem', exc)})")
+        return {}
+    except UnicodeDecodeError:
+        problems.add(path, "fichier", "n'est pas en UTF-8")
+        return {}
+    if not isinstance(data, dict):
+        problems.add(path, "fichier", "doit contenir un dictionnaire YAML")
+        return {}
+    return data
+
+
+def _text(
+    data: dict[str, Any],
+    key: str,
+    path: Path,
+    entry: str,
+    problems: _Problems,
+    required: bool = True,
+) -> str:
+    value = data.get(key)
+    if value is None:
+        if required:
+            problems.add(path, entry, f"« {key} » manque")
+        return ""
+    if not isinstance(value, str | int | float) or not str(value).strip():
+        problems.add(path, entry, f"« {key} » doit être un texte non vide")
+        return ""
+    return str(value).strip()
+
+
+def _str_list(value: Any, path: Path, entry: str, problems: _Problems) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        problems.add(path, entry, "doit être une liste de textes")
+        return ()
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def _load_service(path: Path, problems: _Problems) -> Service:
+    data = _read_yaml(path, problems)
+    hours: dict[int, tuple[tuple[time, time], ...]] = {}
+    raw_hours = data.get("hours") or {}
+    if not isinstance(raw_hours, dict):
+        problems.add(path, "hours", "doit associer des jours à des plages")
+        raw_hours = {}
+    for day, periods in raw_hours.items():
+        if day not in WEEKDAYS:
+            problems.add(path, f"hours.{day}", f"jour inconnu (attendu : {', '.join(WEEKDAYS)})")
+            continue
+        parsed = []
+        for period in _str_list(periods, path, f"hours.{day}", problems):
+            match = _PERIOD.match(period)
+            if not match:
+                problems.add(path, f"hours.{day}", f"plage « {period} » : attendu HH:MM-HH:MM")
+                continue
+            h1, m1, h2, m2 = (int(g) for g in match.groups())
+            try:
+                start, end = time(h1, m1), time(h2, m2)
+            except ValueError:
+                problems.add(path, f"hours.{day}", f"plage « {period} » : heure impossible")
+                continue
+            if start >= end:
+                problems.add(path, f"hours.{day}", f"plage « {period} » : début après la fin")
+                continue
+            parsed.append((start, end))
+        hours[WEEKDAYS.index(day)] = tuple(parsed)
+    closed = []
+    for raw in _str_list(data.get("closed_dates"), path, "closed_dates", problems):
+        try:
+            closed.append(date.fromisoformat(raw))
+        except ValueError:
+            problems.add(path, "closed_dates", f"« {raw} » n'est pas une date AAAA-MM-JJ")
+    facts_raw = data.get("facts") or {}
+    facts = (
+        {str(k): str(v).strip() for k, v in facts_raw.items()}
+        if isinstance(facts_raw, dict)
+        else {}
+    )
+    gbfs = data.get("gbfs_url")
+    return Service(
+        name=_text(data, "name", path, "name", problems),
+        timezone=_text(data, "timezone", path, "timezone", problems, required=False)
+        or "Europe/Paris",
+        hours=hours,
+        closed_dates=tuple(closed),
+        gbfs_url=str(gbfs).strip() if gbfs else None,
+        sms_enabled=data.get("sms_enabled") is True,
+        facts=facts,
+    )
+
+
+def _load_slots(path: Path, problems: _Problems) -> dict[str, Slot]:
+    data = _read_yaml(path, problems)
+    slots = {}
+    kinds = get_args(SlotKind)
+    for name, raw in (data.get("slots") or {}).items():
+        entry = f"slots.{name}"
+        if not isinstance(raw, dict):
+            problems.add(path, entry, "doit être un dictionnaire")
+            continue
+        kind = raw.get("kind", "vocabulary")
+        if kind not in kinds:
+            problems.add(path, entry, f"kind « {kind} » inconnu (attendu : {', '.join(kinds)})")
+            continue
+        values = []
+        seen: dict[str, str] = {}
+        for canonical, spec in (raw.get("values") or {}).items():
+            spec = spec or {}
+            label = str(spec.get("label") or canonical).strip()
+            synonyms = _str_list(spec.get("synonyms"), path, f"{entry}.{canonical}", problems)
+            for synonym in synonyms:
+                other = seen.setdefault(synonym.lower(), str(canonical))
+                if other != canonical:
+                    problems.add(
+                        path,
+                        f"{entry}.{canonical}",
+                        f"synonyme « {synonym} » déjà donné pour « {other} »",
+                    )
+            values.append(SlotValue(str(canonical), label, synonyms))
+        if kind == "vocabulary" and not values:
+            problems.add(path, entry, "un vocabulaire a besoin de valeurs (values)")
+        slots[str(name)] = Slot(
+            str(name), kind, _text(raw, "prompt", path, entry, problems), tuple(values)
+        )
+    return slots
+
+
+def _placeholders(text: str) -> list[str]:
+    return [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+
+
+def _check_template(
+    text: str,
+    path: Path,
+    entry: str,
+    intent_slots: tuple[str, ...],
+    service: Service,
+    problems: _Problems,
+) -> None:
+    try:
+        fields = _placeholders(text)
+    except ValueError as exc:
+        problems.add(path, entry, f"accolades mal formées ({exc})")
+        return
+    for field in fields:
+        prefix, _, name = field.partition(":")
+        if not name:
+            if field not in service.facts:
+                problems.add(
+                    path, entry, f"fait inconnu {{{field}}} (absent de service.yaml facts)"
+                )
+        elif prefix in ("slot", "label"):
+            if name not in intent_slots:
+                problems.add(
+                    path, entry, f"{{{field}}} : « {name} » n'est pas un slot de l'intention"
+                )
+        elif prefix == "live":
+            if name not in _LIVE_FIELDS:
+                problems.add(path, entry, f"{{{field}}} : donnée en direct inconnue")
+        else:
+            problems.add(path, entry, f"{{{field}}} : préfixe inconnu (slot, label, live)")
+
+
+def _load_line(folder: Path, service: Service, problems: _Problems) -> Line | None:
+    intents_path = folder / "intents.yaml"
+    data = _read_yaml(intents_path, problems)
+    slots = _load_slots(folder / "slots.yaml", problems)
+    prompts_path = folder / "prompts.yaml"
+    prompts_raw = _read_yaml(prompts_path, problems)
+    line_id = str(data.get("line") or folder.name)
+    prompts = {str(k): str(v).strip() for k, v in prompts_raw.items() if v is not None}
+    for key in REQUIRED_PROMPTS:
+        if key not in prompts:
+            problems.add(prompts_path, key, "message obligatoire manquant")
+    if "confirm" in prompts and "{label}" not in prompts["confirm"]:
+        problems.add(prompts_path, "confirm", "doit contenir {label}")
+    intents = {}
+    owner: dict[str, str] = {}
+    keypad: dict[str, str] = {}
+    kinds = get_args(IntentKind)
+    raw_intents = data.get("intents") or {}
+    if not isinstance(raw_intents, dict) or not raw_intents:
+        problems.add(intents_path, "intents", "aucune intention")
+        raw_intents = {}
+    for intent_id, raw in raw_intents.items():
+        entry = f"intents.{intent_id}"
+        if not isinstance(raw, dict):
+            problems.add(intents_path, entry, "doit être un dictionnaire")
+            continue
+        kind = raw.get("kind", "task")
+        if kind not in kinds:
+            problems.add(intents_path, entry, f"kind « {kind} » inconnu (task ou control)")
+            continue
+        intent_slots = _str_list(raw.get("slots"), intents_path, f"{entry}.slots", problems)
+        for name in intent_slots:
+            if name not in slots:
+                problems.add(
+                    intents_path, f"{entry}.slots", f"slot « {name} » absent de slots.yaml"
+                )
+        required = _str_list(raw.get("required"), intents_path, f"{entry}.required", problems)
+        for name in required:
+            if name not in intent_slots:
+                problems.add(intents_path, f"{entry}.required", f"« {name} » n'est pas dans slots")
+        examples = _str_list(raw.get("examples"), intents_path, f"{entry}.examples", problems)
+        if not examples:
+            problems.add(intents_path, entry, "aucun exemple de phrase")
+        for example in examples:
+            key = " ".join(example.lower().split())
+            other = owner.setdefault(key, str(intent_id))
+            if other != intent_id:
+                problems.add(
+                    intents_path, entry, f"l'exemple « {example} » est aussi sous « {other} »"
+                )
+        answers = _load_answers(raw, intents_path, entry, intent_slots, slots, service, problems)
+        if kind == "task" and not any(not a.when for a in answers):
+            problems.add(intents_path, entry, "réponse par défaut manquante (une sans « when »)")
+        digit = raw.get("keypad")
+        if digit is not None:
+            digit = str(digit)
+            if digit not in "123456789" or len(digit) != 1:
+                problems.add(
+                    intents_path, entry, f"touche « {digit} » : attendu un chiffre de 1 à 9"
+                )
+            elif digit in keypad:
+                problems.add(
+                    intents_path, entry, f"touche {digit} déjà prise par « {keypad[digit]} »"
+                )
+            else:
+                keypad[digit] = str(intent_id)
+        intents[str(intent_id)] = Intent(
+            id=str(intent_id),
+            label=_text(raw, "label", intents_path, entry, problems, required=kind == "task"),
+            kind=kind,
+            examples=examples,
+            keywords=_str_list(raw.get("keywords"), intents_path, f"{entry}.keywords", problems),
+            slots=intent_slots,
+            required=required,
+            answers=answers,
+            keypad=digit,
+        )
+    for control in CONTROL_INTENTS:
+        if control not in intents:
+            problems.add(intents_path, "intents", f"intention de contrôle « {control} » manquante")
+    return Line(
+        id=line_id,
+        name=str(data.get("name") or line_id),
+        intents=intents,
+        slots=slots,
+        prompts=prompts,
+    )
+
+
+def _load_answers(
+    raw: dict[str, Any],
+    path: Path,
+    entry: str,
+    intent_slots: tuple[str, ...],
+    slots: dict[str, Slot],
+    service: Service,
+    problems: _Problems,
+) -> tuple[Answer, ...]:
+    answers = []
+    raw_answers = raw.get("answers") or []
+    if not isinstance(raw_answers, list):
+        problems.add(path, f"{entry}.answers", "doit être une liste")
+        return ()
+    for index, spec in enumerate(raw_answers, start=1):
+        where = f"{entry}.answers[{index}]"
+        if not isinstance(spec, dict):
+            problems.add(path, where, "doit être un dictionnaire")
+            continue
+        text = _text(spec, "text", path, where, problems)
+        when_raw = spec.get("when") or {}
+        when = []
+        for slot_name, value in when_raw.items():
+            if slot_name not in intent_slots:
+                problems.add(
+                    path, where, f"when : « {slot_name} » n'est pas un slot de l'intention"
+                )
+                continue
+            slot = slots.get(slot_name)
+            canon = {v.canonical for v in slot.values} if slot else set()
+            if canon and str(value) not in canon:
+                problems.add(
+                    path,
+                    where,
+                    f"when : valeur « {value} » non canonique pour "
+                    f"« {slot_name} » (attendu : {', '.join(sorted(canon))})",
+                )
+            when.append((str(slot_name), str(value)))
+        sms = spec.get("sms")
+        for text_entry, template in ((where, text), (f"{where}.sms", sms)):
+            if isinstance(template, str):
+                _check_template(template, path, text_entry, intent_slots, service, problems)
+        answers.append(Answer(text=text, when=tuple(when), sms=str(sms).strip() if sms else None))
+    return tuple(answers)

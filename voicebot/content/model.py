@@ -1,0 +1,109 @@
+"""The content as typed values: what the loader builds and everything else reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time
+from typing import Literal
+
+SlotKind = Literal["vocabulary", "dossier", "date", "time", "month", "address", "station", "text"]
+IntentKind = Literal["task", "control"]
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+REQUIRED_PROMPTS = (
+    "greeting", "ask", "reprompt", "keypad_menu", "confirm", "handover", "closed",
+    "anything_else", "goodbye", "not_understood", "repeat_nothing", "slower", "error",
+    "live_data_down", "sms_sent", "sms_unavailable",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class SlotValue:
+    canonical: str
+    label: str
+    synonyms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    name: str
+    kind: SlotKind
+    prompt: str
+    values: tuple[SlotValue, ...] = ()
+
+    def label_of(self, canonical: str) -> str:
+        for value in self.values:
+            if value.canonical == canonical:
+                return value.label
+        return canonical
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    text: str
+    when: tuple[tuple[str, str], ...] = ()
+    sms: str | None = None
+
+    def matches(self, slots: dict[str, str]) -> bool:
+        return all(slots.get(name) == value for name, value in self.when)
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    id: str
+    label: str
+    kind: IntentKind
+    examples: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+    slots: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    answers: tuple[Answer, ...] = ()
+    keypad: str | None = None
+
+    def answer_for(self, slots: dict[str, str]) -> Answer | None:
+        for answer in self.answers:
+            if answer.matches(slots):
+                return answer
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    id: str
+    name: str
+    intents: dict[str, Intent]
+    slots: dict[str, Slot]
+    prompts: dict[str, str]
+
+    @property
+    def keypad(self) -> dict[str, str]:
+        """Digit → intent id."""
+        return {i.keypad: i.id for i in self.intents.values() if i.keypad}
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str
+    timezone: str
+    hours: dict[int, tuple[tuple[time, time], ...]]
+    """Weekday (0 = Monday) → opening periods of the agents."""
+    closed_dates: tuple[date, ...] = ()
+    gbfs_url: str | None = None
+    sms_enabled: bool = False
+    facts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    service: Service
+    lines: dict[str, Line]
+
+    def line(self, line_id: str) -> Line:
+        from voicebot.errors import ContentError
+
+        try:
+            return self.lines[line_id]
+        except KeyError:
+            known = ", ".join(sorted(self.lines))
+            raise ContentError(
+                f"ligne inconnue : « {line_id} »", hint=f"lignes disponibles : {known}"
+            ) from None

@@ -1,0 +1,398 @@
+"""The dialog policy as a pure step function.
+
+``step(state, event, context)`` returns the new state and the actions to carry
+out. Nothing here does I/O or reads a clock: the time of the call comes with
+:class:`CallStarted`, live data with :class:`LiveData`.
+
+The policy, in the order a caller meets it:
+
+- act when confident; confirm when unsure ("vous appelez pour un passeport,
+  c'est bien ça ?"); reprompt once; after two failures offer the keypad menu;
+  after three (or on "conseiller" or key 0) hand over with the context;
+- "répétez" repeats, "plus lentement" repeats slower and stays slower;
+- slot filling asks for what an answer needs (a date, a dossier number...);
+- silence reprompts, then offers the keypad, then hands over;
+- outside agents' hours a hand-over becomes the closed-hours message;
+- no loop: past ``MAX_TURNS`` exchanges the call goes to a human.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from voicebot.content.model import Intent, Line, Service
+from voicebot.dialog.events import (
+    Action,
+    CallStarted,
+    Event,
+    FetchLive,
+    HandOver,
+    HangUp,
+    Heard,
+    Keypad,
+    Listen,
+    LiveData,
+    SendSms,
+    Silence,
+    Speak,
+    StageFailed,
+)
+from voicebot.dialog.hours import agents_available
+from voicebot.dialog.render import render
+from voicebot.nlu.normalize import fold
+from voicebot.nlu.understand import Understander, Understanding
+
+ACT_ABOVE = 0.72
+MAX_FAILURES = 3
+MAX_SILENCES = 3
+MAX_TURNS = 14
+SLOWER_FACTOR = 0.8
+MIN_SPEED = 0.6
+YES_NO_GRAMMAR = (
+    "oui", "non", "ouais", "exactement", "c'est ça", "tout à fait", "d'accord", "pas du tout",
+    "conseiller", "répétez", "pardon",
+)  # fmt: skip
+DIGIT_WORDS = (
+    "zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix",
+    "onze", "douze", "treize", "quatorze", "quinze", "seize", "vingt", "trente", "quarante",
+    "cinquante", "soixante", "cent", "mille",
+)  # fmt: skip
+LETTER_WORDS = tuple("abcdefghijklmnopqrstuvwxyz")
+_SLOWER_WORDS = ("plus lentement", "moins vite", "parlez lentement", "trop vite", "doucement")
+
+
+@dataclass(frozen=True, slots=True)
+class DialogContext:
+    """What the step function reads but never changes."""
+
+    line: Line
+    service: Service
+    understander: Understander
+    stations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DialogState:
+    line: str
+    phase: str = "new"
+    """new, open, confirm, slot, keypad, live, anything_else, ended."""
+    today: date | None = None
+    agents_open: bool = True
+    failures: int = 0
+    silences: int = 0
+    turns: int = 0
+    speed: float = 1.0
+    last_spoken: str = ""
+    pending_intent: str | None = None
+    pending_slots: tuple[tuple[str, str], ...] = ()
+    asking_slot: str | None = None
+    slot_retries: int = 0
+    last_sms: str | None = None
+    intents: tuple[str, ...] = ()
+    transcript: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    outcome: str | None = None
+
+    @property
+    def slots(self) -> dict[str, str]:
+        return dict(self.pending_slots)
+
+
+Step = tuple[DialogState, list[Action]]
+
+
+def step(state: DialogState, event: Event, context: DialogContext) -> Step:
+    if state.phase == "ended":
+        return state, []
+    if isinstance(event, CallStarted):
+        return _start(state, event, context)
+    if isinstance(event, StageFailed):
+        return _hand_over(state, context, "error", apology=True)
+    if isinstance(event, Keypad):
+        return _keypad(state, event.digit, context)
+    if isinstance(event, Silence):
+        return _silence(state, context)
+    if isinstance(event, LiveData):
+        return _live(state, event, context)
+    return _heard(state, event, context)
+
+
+# ---------------------------------------------------------------- helpers
+def _say(
+    state: DialogState, text: str, grammar: tuple[str, ...] | None = None, **changes: object
+) -> Step:
+    """Speak, remember it for "répétez", and listen."""
+    new = replace(state, last_spoken=text, transcript=(*state.transcript, ("bot", text)), **changes)  # type: ignore[arg-type]
+    return new, [Speak(text, new.speed), Listen(grammar)]
+
+
+def _prompt(context: DialogContext, key: str) -> str:
+    return render(context.line.prompts.get(key, ""), context.line, context.service, {})
+
+
+def _start(state: DialogState, event: CallStarted, context: DialogContext) -> Step:
+    is_open = agents_available(context.service, event.now)
+    state = replace(state, phase="open", today=event.now.date(), agents_open=is_open)
+    text = _prompt(context, "greeting")
+    if not is_open:
+        text += " " + _prompt(context, "closed")
+    return _say(state, f"{text} {_prompt(context, 'ask')}")
+
+
+def _hand_over(
+    state: DialogState, context: DialogContext, reason: str, apology: bool = False
+) -> Step:
+    lines = [f"{who}: {text}" for who, text in state.transcript[-8:]]
+    summary = " | ".join(lines)
+    if not state.agents_open:
+        text = _prompt(context, "closed") + " " + _prompt(context, "goodbye")
+        if apology:
+            text = _prompt(context, "error") + " " + text
+        new = replace(
+            state, phase="ended", outcome="closed", transcript=(*state.transcript, ("bot", text))
+        )
+        return new, [Speak(text, state.speed), HangUp("closed")]
+    text = (_prompt(context, "error") + " " if apology else "") + _prompt(context, "handover")
+    new = replace(
+        state,
+        phase="ended",
+        outcome=f"handed_over:{reason}",
+        transcript=(*state.transcript, ("bot", text)),
+    )
+    return new, [
+        Speak(text, state.speed),
+        HandOver(
+            reason,
+            state.pending_intent or (state.intents[-1] if state.intents else None),
+            state.pending_slots,
+            summary,
+        ),
+    ]
+
+
+def _goodbye(state: DialogState, context: DialogContext) -> Step:
+    text = _prompt(context, "goodbye")
+    new = replace(
+        state, phase="ended", outcome="resolved", transcript=(*state.transcript, ("bot", text))
+    )
+    return new, [Speak(text, state.speed), HangUp("resolved")]
+
+
+def _not_understood(state: DialogState, context: DialogContext) -> Step:
+    failures = state.failures + 1
+    if failures >= MAX_FAILURES:
+        return _hand_over(replace(state, failures=failures), context, "not_understood")
+    if failures == MAX_FAILURES - 1:
+        return _say(
+            state,
+            _prompt(context, "not_understood") + " " + _prompt(context, "keypad_menu"),
+            phase="keypad",
+            failures=failures,
+        )
+    return _say(state, _prompt(context, "reprompt"), phase="open", failures=failures)
+
+
+# ---------------------------------------------------------------- events
+def _keypad(state: DialogState, digit: str, context: DialogContext) -> Step:
+    state = replace(state, transcript=(*state.transcript, ("caller", f"[touche {digit}]")))
+    if digit == "0":
+        return _hand_over(state, context, "keypad_0")
+    if digit == "*":
+        return _repeat(state, context)
+    if state.phase == "confirm" and digit in ("1", "2"):
+        return _confirmed(state, context) if digit == "1" else _declined(state, context)
+    intent_id = context.line.keypad.get(digit)
+    if intent_id is None:
+        return _say(state, _prompt(context, "keypad_menu"), phase="keypad")
+    return _act(
+        replace(state, failures=0, silences=0), context.line.intents[intent_id], {}, context
+    )
+
+
+def _silence(state: DialogState, context: DialogContext) -> Step:
+    silences = state.silences + 1
+    if silences >= MAX_SILENCES:
+        return _hand_over(replace(state, silences=silences), context, "no_input")
+    if silences == MAX_SILENCES - 1:
+        return _say(state, _prompt(context, "keypad_menu"), phase="keypad", silences=silences)
+    return _say(state, _prompt(context, "reprompt"), silences=silences)
+
+
+def _repeat(state: DialogState, context: DialogContext) -> Step:
+    text = state.last_spoken or _prompt(context, "repeat_nothing")
+    return state, [Speak(text, state.speed), Listen()]
+
+
+def _heard(state: DialogState, event: Heard, context: DialogContext) -> Step:
+    state = replace(
+        state,
+        silences=0,
+        turns=state.turns + 1,
+        transcript=(*state.transcript, ("caller", event.text)),
+    )
+    if state.turns > MAX_TURNS:
+        return _hand_over(state, context, "too_long")
+    folded = fold(event.text)
+    if any(words in folded for words in _SLOWER_WORDS):
+        slower = replace(state, speed=max(MIN_SPEED, round(state.speed * SLOWER_FACTOR, 2)))
+        text = _prompt(context, "slower") + " " + slower.last_spoken
+        return slower, [Speak(text.strip(), slower.speed), Listen()]
+    alternatives = event.alternatives or ((event.text, 1.0),)
+    understood = context.understander.understand_best(
+        alternatives, state.line, state.today, context.stations
+    )
+    if state.phase == "slot" and state.asking_slot:
+        return _slot_answer(state, understood, context)
+    intent = understood.intent
+    if intent == "conseiller":
+        return _hand_over(state, context, "caller_request")
+    if intent == "repeter":
+        return _repeat(state, context)
+    if state.phase == "confirm":
+        if intent == "oui":
+            return _confirmed(state, context)
+        if intent == "non":
+            return _declined(state, context)
+    if state.phase == "anything_else":
+        if intent in ("non", "au_revoir"):
+            return _goodbye(state, context)
+        if intent == "oui":
+            return _say(state, _prompt(context, "ask"), phase="open")
+    if intent == "au_revoir":
+        return _goodbye(state, context)
+    if intent == "sms":
+        return _sms(state, context)
+    if intent is None or intent in ("oui", "non"):
+        return _not_understood(state, context)
+    chosen = context.line.intents[intent]
+    state = replace(state, intents=(*state.intents, intent))
+    if understood.confidence >= ACT_ABOVE:
+        return _act(replace(state, failures=0), chosen, understood.slots, context)
+    confirm = _prompt(context, "confirm").replace("{label}", chosen.label)
+    return _say(
+        state,
+        confirm,
+        YES_NO_GRAMMAR,
+        phase="confirm",
+        pending_intent=intent,
+        pending_slots=tuple(understood.slots.items()),
+    )
+
+
+def _confirmed(state: DialogState, context: DialogContext) -> Step:
+    intent = context.line.intents[state.pending_intent or ""]
+    return _act(replace(state, failures=0), intent, state.slots, context)
+
+
+def _declined(state: DialogState, context: DialogContext) -> Step:
+    failures = state.failures + 1
+    if failures >= MAX_FAILURES:
+        return _hand_over(replace(state, failures=failures), context, "not_understood")
+    return _say(
+        state,
+        _prompt(context, "reprompt"),
+        phase="open",
+        failures=failures,
+        pending_intent=None,
+        pending_slots=(),
+    )
+
+
+def _act(state: DialogState, intent: Intent, slots: dict[str, str], context: DialogContext) -> Step:
+    merged = {**(state.slots if state.pending_intent == intent.id else {}), **slots}
+    state = replace(
+        state, pending_intent=intent.id, pending_slots=tuple(merged.items()), slot_retries=0
+    )
+    for name in intent.required:
+        if name not in merged:
+            return _ask_slot(state, name, context)
+    if intent.id == "velo_disponibilite":
+        station = merged.get("station", "")
+        return replace(state, phase="live"), [FetchLive(station)]
+    return _answer(state, intent, merged, context, live=None)
+
+
+def _ask_slot(state: DialogState, name: str, context: DialogContext) -> Step:
+    slot = context.line.slots[name]
+    grammar: tuple[str, ...] | None = None
+    if slot.kind == "vocabulary":
+        words = {s for value in slot.values for s in (value.label, *value.synonyms)}
+        grammar = (*sorted(words), *YES_NO_GRAMMAR)
+    elif slot.kind == "dossier":
+        grammar = (*LETTER_WORDS, *DIGIT_WORDS, "conseiller", "répétez")
+    elif slot.kind == "station" and context.stations:
+        grammar = (*context.stations, "conseiller", "répétez")
+    return _say(state, slot.prompt, grammar, phase="slot", asking_slot=name)
+
+
+def _slot_answer(state: DialogState, understood: Understanding, context: DialogContext) -> Step:
+    name = state.asking_slot or ""
+    intent = context.line.intents[state.pending_intent or ""]
+    if understood.intent == "conseiller":
+        return _hand_over(state, context, "caller_request")
+    if understood.intent == "repeter":
+        return _repeat(state, context)
+    extracted = context.understander.slots_for(
+        understood.text, state.line, (name,), state.today, context.stations
+    )
+    if name not in extracted and context.line.slots[name].kind == "station":
+        extracted[name] = understood.text  # the answer to "quelle station ?" is its name
+    if name in extracted:
+        merged = {**state.slots, name: extracted[name]}
+        return _act(replace(state, phase="open", asking_slot=None), intent, merged, context)
+    if state.slot_retries >= 1:
+        return _hand_over(state, context, "slot_not_understood")
+    slot = context.line.slots[name]
+    text = _prompt(context, "not_understood") + " " + slot.prompt
+    new, actions = _say(state, text, slot_retries=state.slot_retries + 1)
+    return new, actions
+
+
+def _live(state: DialogState, event: LiveData, context: DialogContext) -> Step:
+    intent = context.line.intents["velo_disponibilite"]
+    if not event.available:
+        text = _prompt(context, "live_data_down") + " " + _prompt(context, "anything_else")
+        return _say(state, text, phase="anything_else")
+    if event.station is None or event.bikes is None:  # no station by that name
+        if state.slot_retries >= 1:
+            return _hand_over(state, context, "slot_not_understood")
+        slots = {k: v for k, v in state.slots.items() if k != "station"}
+        state = replace(state, pending_slots=tuple(slots.items()))
+        new, actions = _ask_slot(state, "station", context)
+        return replace(new, slot_retries=state.slot_retries + 1), actions
+    slots = {**state.slots, "station": event.station}
+    live = {"bikes": str(event.bikes), "docks": str(event.docks or 0)}
+    return _answer(replace(state, pending_slots=tuple(slots.items())), intent, slots, context, live)
+
+
+def _answer(
+    state: DialogState,
+    intent: Intent,
+    slots: dict[str, str],
+    context: DialogContext,
+    live: dict[str, str] | None,
+) -> Step:
+    answer = intent.answer_for(slots)
+    if answer is None:
+        return _hand_over(state, context, "no_answer")
+    text = render(answer.text, context.line, context.service, slots, live)
+    sms = render(answer.sms, context.line, context.service, slots, live) if answer.sms else None
+    follow = _prompt(context, "anything_else")
+    return _say(
+        replace(state, last_sms=sms), f"{text} {follow}", phase="anything_else", asking_slot=None
+    )
+
+
+def _sms(state: DialogState, context: DialogContext) -> Step:
+    if not context.service.sms_enabled or not state.last_sms:
+        return _say(
+            state,
+            _prompt(context, "sms_unavailable") + " " + _prompt(context, "anything_else"),
+            phase="anything_else",
+        )
+    new, actions = _say(
+        state,
+        _prompt(context, "sms_sent") + " " + _prompt(context, "anything_else"),
+        phase="anything_else",
+    )
+    return new, [SendSms(state.last_sms), *actions]

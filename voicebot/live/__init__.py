@@ -1,0 +1,1 @@
+"""Live data from outside services (self-service bikes, GBFS)."""
