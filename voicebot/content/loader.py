@@ -6,7 +6,6 @@ All problems are collected before failing, so an author fixes them in one go.
 from __future__ import annotations
 
 import re
-import string
 from datetime import date, time
 from pathlib import Path
 from typing import Any, get_args
@@ -204,8 +203,13 @@ def _load_slots(path: Path, problems: _Problems) -> dict[str, Slot]:
     return slots
 
 
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
 def _placeholders(text: str) -> list[str]:
-    return [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+    if text.count("{") != text.count("}"):
+        raise ValueError("accolade ouvrante ou fermante en trop")
+    return PLACEHOLDER.findall(text)
 
 
 def _check_template(

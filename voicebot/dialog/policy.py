@@ -70,6 +70,8 @@ class DialogContext:
     service: Service
     understander: Understander
     stations: tuple[str, ...] = ()
+    act_above: float = ACT_ABOVE
+    """Confidence from which the bot acts without confirming."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,19 +142,27 @@ def _start(state: DialogState, event: CallStarted, context: DialogContext) -> St
 
 
 def _hand_over(
-    state: DialogState, context: DialogContext, reason: str, apology: bool = False
+    state: DialogState,
+    context: DialogContext,
+    reason: str,
+    apology: bool = False,
+    preface: str | None = None,
 ) -> Step:
     lines = [f"{who}: {text}" for who, text in state.transcript[-8:]]
     summary = " | ".join(lines)
+    opening = (
+        _prompt(context, "error") if apology else (_prompt(context, preface) if preface else "")
+    )
     if not state.agents_open:
-        text = _prompt(context, "closed") + " " + _prompt(context, "goodbye")
-        if apology:
-            text = _prompt(context, "error") + " " + text
+        closed = _prompt(context, "handover_unavailable") or _prompt(context, "closed")
+        text = " ".join(t for t in (opening, closed, _prompt(context, "goodbye")) if t)
         new = replace(
             state, phase="ended", outcome="closed", transcript=(*state.transcript, ("bot", text))
         )
         return new, [Speak(text, state.speed), HangUp("closed")]
-    text = (_prompt(context, "error") + " " if apology else "") + _prompt(context, "handover")
+    text = " ".join(t for t in (opening, _prompt(context, "handover")) if t)
+    if apology:
+        text = opening  # the error message already says a human takes over
     new = replace(
         state,
         phase="ended",
@@ -179,17 +189,18 @@ def _goodbye(state: DialogState, context: DialogContext) -> Step:
 
 
 def _not_understood(state: DialogState, context: DialogContext) -> Step:
+    """First miss: ask to rephrase; second: offer the keypad; third: a human."""
     failures = state.failures + 1
     if failures >= MAX_FAILURES:
-        return _hand_over(replace(state, failures=failures), context, "not_understood")
-    if failures == MAX_FAILURES - 1:
-        return _say(
-            state,
-            _prompt(context, "not_understood") + " " + _prompt(context, "keypad_menu"),
-            phase="keypad",
-            failures=failures,
+        return _hand_over(
+            replace(state, failures=failures),
+            context,
+            "not_understood",
+            preface="not_understood_again",
         )
-    return _say(state, _prompt(context, "reprompt"), phase="open", failures=failures)
+    if failures == MAX_FAILURES - 1:
+        return _say(state, _prompt(context, "keypad_menu"), phase="keypad", failures=failures)
+    return _say(state, _prompt(context, "not_understood"), phase="open", failures=failures)
 
 
 # ---------------------------------------------------------------- events
@@ -203,7 +214,8 @@ def _keypad(state: DialogState, digit: str, context: DialogContext) -> Step:
         return _confirmed(state, context) if digit == "1" else _declined(state, context)
     intent_id = context.line.keypad.get(digit)
     if intent_id is None:
-        return _say(state, _prompt(context, "keypad_menu"), phase="keypad")
+        text = f"{_prompt(context, 'keypad_invalid')} {_prompt(context, 'keypad_menu')}"
+        return _say(state, text.strip(), phase="keypad")
     return _act(
         replace(state, failures=0, silences=0), context.line.intents[intent_id], {}, context
     )
@@ -266,9 +278,15 @@ def _heard(state: DialogState, event: Heard, context: DialogContext) -> Step:
         return _not_understood(state, context)
     chosen = context.line.intents[intent]
     state = replace(state, intents=(*state.intents, intent))
-    if understood.confidence >= ACT_ABOVE:
+    if understood.confidence >= context.act_above:
         return _act(replace(state, failures=0), chosen, understood.slots, context)
-    confirm = _prompt(context, "confirm").replace("{label}", chosen.label)
+    confirm = render(
+        context.line.prompts["confirm"],
+        context.line,
+        context.service,
+        {},
+        extra={"label": chosen.label},
+    )
     return _say(
         state,
         confirm,
@@ -290,7 +308,7 @@ def _declined(state: DialogState, context: DialogContext) -> Step:
         return _hand_over(replace(state, failures=failures), context, "not_understood")
     return _say(
         state,
-        _prompt(context, "reprompt"),
+        _prompt(context, "ask"),
         phase="open",
         failures=failures,
         pending_intent=None,

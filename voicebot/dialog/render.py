@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 from datetime import date
 
+from voicebot.content.loader import PLACEHOLDER
 from voicebot.content.model import Line, Service
 from voicebot.nlu.slots import MONTHS
 
@@ -35,24 +35,21 @@ def spoken_value(line: Line, slot_name: str, value: str) -> str:
     return value
 
 
-class _Fields(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
 def render(
     template: str,
     line: Line,
     service: Service,
     slots: Mapping[str, str],
     live: Mapping[str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> str:
     """Fill ``{fact}``, ``{slot:x}``, ``{label:x}`` and ``{live:x}``; unknown ones become empty."""
-    fields = _Fields(service.facts)
+    fields = dict(service.facts)
     for name, value in slots.items():
         fields[f"slot:{name}"] = spoken_value(line, name, value)
         fields[f"label:{name}"] = spoken_value(line, name, value)
     for name, value in (live or {}).items():
         fields[f"live:{name}"] = value
-    text = string.Formatter().vformat(template, (), fields)
+    fields.update(extra or {})
+    text = PLACEHOLDER.sub(lambda match: fields.get(match.group(1), ""), template)
     return " ".join(text.split())

@@ -29,11 +29,15 @@ from voicebot.nlu.normalize import Normalized, normalize
 
 @dataclass(frozen=True)
 class Weights:
-    nearest: float = 0.55
+    nearest: float = 0.50
     vote: float = 0.35
     keyword: float = 0.15
+    control_keyword: float = 0.40
+    """A control phrase ("parler à quelqu'un", "par sms") outweighs topic words."""
     fuzzy_word_cutoff: float = 84.0
     min_fuzzy_word_len: int = 4
+    synonym_weight: float = 0.5
+    """How much a slot synonym counts as an example word of the intents carrying the slot."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,7 @@ class IntentScore:
 class Scored:
     ranking: tuple[IntentScore, ...]
     coverage: float
+    """Share of the caller's informative words the line knows, in [0, 1]."""
     content_words: int
 
 
@@ -74,36 +79,63 @@ class IntentMatcher:
                 sizes[owner] += 1
                 for word in set(n.content or n.tokens):
                     counts[word][owner] += 1
+        synonym_counts = self._synonym_counts(line, index_of)
         self._texts = texts
         self._contents = contents
         self._owners = np.array(owners, dtype=np.int64)
+        size = len(self.intent_ids)
         self._vote: dict[str, npt.NDArray[np.float64]] = {}
-        for word, per_intent in counts.items():
-            vector = np.zeros(len(self.intent_ids))
-            for owner, count in per_intent.items():
-                vector[owner] = count / sizes[owner]
+        self._info: dict[str, float] = {}
+        for word in set(counts) | set(synonym_counts):
+            vector = np.zeros(size)
+            for owner, count in counts.get(word, Counter()).items():
+                vector[owner] += count / sizes[owner]
+            for owner, weight in synonym_counts.get(word, {}).items():
+                vector[owner] += weight / max(1, sizes[owner]) * 3
             total = vector.sum()
-            support = sum(per_intent.values())
+            if total <= 0:
+                continue
+            distribution = vector / total
+            support = sum(counts.get(word, Counter()).values()) + len(synonym_counts.get(word, {}))
             reliability = min(1.0, support / 2.0)
-            self._vote[word] = vector / total * reliability
+            self._vote[word] = distribution
+            self._info[word] = _informativeness(distribution) * reliability
         self._vocabulary = list(self._vote)
-        self._keywords: list[tuple[int, str]] = []
+        self._keywords: list[tuple[int, str, float]] = []
         for intent in line.intents.values():
+            weight = (
+                self.weights.control_keyword if intent.kind == "control" else (self.weights.keyword)
+            )
             for keyword in intent.keywords:
-                self._keywords.append((index_of[intent.id], normalize(keyword).text))
+                self._keywords.append((index_of[intent.id], normalize(keyword).text, weight))
 
-    def _word_vector(self, word: str) -> tuple[npt.NDArray[np.float64] | None, bool]:
-        vector = self._vote.get(word)
-        if vector is not None:
-            return vector, True
+    def _synonym_counts(self, line: Line, index_of: dict[str, int]) -> dict[str, dict[int, float]]:
+        """Words of slot vocabularies, as evidence for the intents that carry the slot."""
+        found: dict[str, dict[int, float]] = defaultdict(dict)
+        for intent in line.intents.values():
+            for slot_name in intent.slots:
+                slot = line.slots.get(slot_name)
+                if slot is None or slot.kind != "vocabulary":
+                    continue
+                for value in slot.values:
+                    for form in (value.label, *value.synonyms):
+                        for word in normalize(form).content:
+                            owner = index_of[intent.id]
+                            found[word][owner] = self.weights.synonym_weight
+        return found
+
+    def _lookup(self, word: str) -> tuple[str | None, float]:
+        """The vocabulary word heard (exactly or nearly), and how sure the match is."""
+        if word in self._vote:
+            return word, 1.0
         if len(word) < self.weights.min_fuzzy_word_len or word.isdigit():
-            return None, False
+            return None, 0.0
         match = process.extractOne(
             word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self.weights.fuzzy_word_cutoff
         )
         if match is None:
-            return None, False
-        return self._vote[match[0]] * (match[1] / 100.0), True
+            return None, 0.0
+        return match[0], match[1] / 100.0
 
     def score(self, utterance: Normalized | str) -> Scored:
         n = normalize(utterance) if isinstance(utterance, str) else utterance
@@ -125,29 +157,32 @@ class IntentMatcher:
                 best_example[owner] = int(position)
                 nearest[owner] = example_scores[position]
 
-        words = n.content or n.tokens
+        words = [w for w in (n.content or n.tokens) if not w.isdigit()]
         vote = np.zeros(size)
-        known = 0
+        known_info = unknown_info = 0.0
         for word in words:
-            vector, found = self._word_vector(word)
-            if vector is not None:
-                vote += vector
-            known += found
-        vote /= max(1, len(words))
-        coverage = known / max(1, len(words))
+            match, sureness = self._lookup(word)
+            if match is None:
+                unknown_info += 1.0 if len(word) >= 4 else 0.3
+                continue
+            info = self._info[match] * sureness
+            vote += self._vote[match] * info
+            known_info += max(info, 0.15)
+        vote /= max(known_info, 1e-9)
+        coverage = known_info / (known_info + unknown_info) if words else 1.0
 
         keyword = np.zeros(size)
         padded = f" {n.text} "
-        for owner, phrase in self._keywords:
+        for owner, phrase, weight in self._keywords:
             if f" {phrase} " in padded:
-                keyword[owner] = 1.0
-            elif len(phrase) >= 6 and keyword[owner] < 1.0:
+                keyword[owner] = max(keyword[owner], weight)
+            elif len(phrase) >= 6:
                 similarity = fuzz.partial_ratio(phrase, n.text) / 100.0
                 if similarity >= 0.9:
-                    keyword[owner] = max(keyword[owner], similarity)
+                    keyword[owner] = max(keyword[owner], weight * similarity)
 
         w = self.weights
-        total = w.nearest * nearest + w.vote * vote + w.keyword * keyword
+        total = w.nearest * nearest + w.vote * vote + keyword
         order = np.argsort(-total)
         ranking = tuple(
             IntentScore(
@@ -161,6 +196,15 @@ class IntentMatcher:
             for i in order
         )
         return Scored(ranking, coverage, len(words))
+
+
+def _informativeness(distribution: npt.NDArray[np.float64]) -> float:
+    """1 for a word found under one intent only, 0 for one spread evenly over all."""
+    nonzero = distribution[distribution > 0]
+    if len(distribution) <= 1:
+        return 1.0
+    entropy = float(-(nonzero * np.log(nonzero)).sum())
+    return 1.0 - entropy / math.log(len(distribution))
 
 
 def squash(value: float, midpoint: float, steepness: float) -> float:
