@@ -134,7 +134,7 @@ def test_three_misunderstandings_reprompt_then_keypad_then_hand_over(
     call = Call(understander)
     first = call.say("le grand schtroumpf a mangé la lune")
     assert spoken(first) == call.prompt("not_understood")
-    second = call.say("bla bla bla quantique")
+    second = call.say("xylophone pour zèbre")
     assert call.prompt("keypad_menu") in spoken(second) and call.state.phase == "keypad"
     third = call.say("zorglub")
     handover = of(third, HandOver)
@@ -146,7 +146,7 @@ def test_three_misunderstandings_reprompt_then_keypad_then_hand_over(
 def test_keypad_choice_after_failures(understander: Understander) -> None:
     call = Call(understander)
     call.say("le grand schtroumpf a mangé la lune")
-    call.say("bla bla bla quantique")
+    call.say("xylophone pour zèbre")
     answer = call.send(Keypad("5"))  # déchets
     assert call.state.pending_intent == "dechets"
     assert call.prompt("anything_else") in spoken(answer)

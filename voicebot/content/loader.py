@@ -18,6 +18,7 @@ from voicebot.content.model import (
     Answer,
     Content,
     Intent,
+    OUT_OF_SCOPE,
     IntentKind,
     Line,
     Service,
@@ -197,8 +198,12 @@ def _load_slots(path: Path, problems: _Problems) -> dict[str, Slot]:
             values.append(SlotValue(str(canonical), label, synonyms))
         if kind == "vocabulary" and not values:
             problems.add(path, entry, "un vocabulaire a besoin de valeurs (values)")
+        default = raw.get("default")
+        if default is not None and str(default) not in {v.canonical for v in values}:
+            problems.add(path, f"{entry}.default", f"« {default} » n'est pas une valeur du slot")
+        prompt = _text(raw, "prompt", path, entry, problems)
         slots[str(name)] = Slot(
-            str(name), kind, _text(raw, "prompt", path, entry, problems), tuple(values)
+            str(name), kind, prompt, tuple(values), None if default is None else str(default)
         )
     return slots
 
@@ -321,6 +326,9 @@ def _load_line(folder: Path, service: Service, problems: _Problems) -> Line | No
             answers=answers,
             keypad=digit,
         )
+    reject = _load_out_of_scope(folder / "out_of_scope.yaml", owner, problems)
+    if reject is not None:
+        intents[reject.id] = reject
     for control in CONTROL_INTENTS:
         if control not in intents:
             problems.add(intents_path, "intents", f"intention de contrôle « {control} » manquante")
@@ -331,6 +339,20 @@ def _load_line(folder: Path, service: Service, problems: _Problems) -> Line | No
         slots=slots,
         prompts=prompts,
     )
+
+
+def _load_out_of_scope(path: Path, owner: dict[str, str], problems: _Problems) -> Intent | None:
+    """Requests that are not the line's business, so that they are recognised as such."""
+    if not path.exists():
+        return None
+    data = _read_yaml(path, problems)
+    examples = _str_list(data.get("examples"), path, "examples", problems)
+    for example in examples:
+        key = " ".join(example.lower().split())
+        other = owner.setdefault(key, OUT_OF_SCOPE)
+        if other != OUT_OF_SCOPE:
+            problems.add(path, "examples", f"l'exemple « {example} » est aussi sous « {other} »")
+    return Intent(id=OUT_OF_SCOPE, label="", kind="reject", examples=examples)
 
 
 def _load_answers(

@@ -7,7 +7,9 @@ from datetime import date, time
 from typing import Literal
 
 SlotKind = Literal["vocabulary", "dossier", "date", "time", "month", "address", "station", "text"]
-IntentKind = Literal["task", "control"]
+IntentKind = Literal["task", "control", "reject"]
+OUT_OF_SCOPE = "hors_sujet"
+"""The intent made of out-of-scope examples: when it wins, nothing fits."""
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 REQUIRED_PROMPTS = (
     "greeting", "ask", "reprompt", "keypad_menu", "confirm", "handover", "closed",
@@ -29,6 +31,8 @@ class Slot:
     kind: SlotKind
     prompt: str
     values: tuple[SlotValue, ...] = ()
+    default: str | None = None
+    """Value understood when the caller names none ("un rendez-vous" is to take one)."""
 
     def label_of(self, canonical: str) -> str:
         for value in self.values:

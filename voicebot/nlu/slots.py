@@ -61,7 +61,10 @@ class SlotExtractor:
         wanted: Sequence[str],
         today: date,
         stations: Sequence[str] = (),
+        raw: str = "",
+        use_defaults: bool = True,
     ) -> dict[str, str]:
+        """The ``wanted`` slots heard in ``n`` (``raw``: the text as heard, for free text)."""
         slots: dict[str, str] = {}
         vocabulary = self._vocabulary(n, set(wanted))
         for name in wanted:
@@ -70,7 +73,7 @@ class SlotExtractor:
                 continue
             value: str | None
             if slot.kind == "vocabulary":
-                value = vocabulary.get(name)
+                value = vocabulary.get(name) or (slot.default if use_defaults else None)
             elif slot.kind == "dossier":
                 value = dossier_number(n.words)
             elif slot.kind == "date":
@@ -86,7 +89,7 @@ class SlotExtractor:
             elif slot.kind == "station":
                 value = match_station(n.text, stations)
             else:
-                value = self._free_text(n, vocabulary)
+                value = self._free_text(raw or n.text, vocabulary)
             if value:
                 slots[name] = value
         return slots
@@ -119,15 +122,17 @@ class SlotExtractor:
                     taken.append(span)
         return {slot: value for slot, (_, _, value) in found.items()}
 
-    def _free_text(self, n: Normalized, vocabulary: dict[str, str]) -> str | None:
+    def _free_text(self, raw: str, vocabulary: dict[str, str]) -> str | None:
+        """A reason in the caller's words: what follows "pour", or a term the line knows."""
+        words = [w for w in re.split(r"[^\w'-]+", raw.lower()) if w]
+        if "pour" in words:
+            after = words[words.index("pour") + 1 :][:6]
+            if after:
+                return " ".join(after)
         for slot, canonical in vocabulary.items():
             other = self.line.slots.get(slot)
             if other is not None and other.kind == "vocabulary":
                 return other.label_of(canonical)
-        tokens = list(n.tokens)
-        if "pour" in tokens:
-            after = tokens[tokens.index("pour") + 1 :][:5]
-            return " ".join(after) or None
         return None
 
 

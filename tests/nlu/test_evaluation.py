@@ -1,0 +1,24 @@
+"""The understanding holds its targets on the evaluation set written apart from the content.
+
+Targets: intent accuracy at least 0.90 in scope, at least 0.85 of out-of-scope
+requests rejected, slot F1 at least 0.85 (tests/nlu/eval/README.md says how the
+set was written).
+"""
+
+from __future__ import annotations
+
+from voicebot.bench.nlu import DEFAULT_EVAL, evaluate, load_eval
+from voicebot.config import PROJECT_ROOT
+from voicebot.content import load_content
+from voicebot.nlu.understand import Understander
+
+
+def test_targets_on_the_evaluation_set() -> None:
+    understander = Understander(load_content(PROJECT_ROOT / "prompts"))
+    items = load_eval(DEFAULT_EVAL)
+    assert len(items) >= 400
+    report, _ = evaluate(understander, items)
+    assert report.in_scope >= 300 and report.out_of_scope >= 50
+    assert report.accuracy >= 0.90, report.errors.most_common(10)
+    assert report.rejection >= 0.85, report.errors.most_common(10)
+    assert report.slot_f1 >= 0.85
