@@ -13,12 +13,12 @@ from typing import Any, get_args
 import yaml
 
 from voicebot.content.model import (
+    OUT_OF_SCOPE,
     REQUIRED_PROMPTS,
     WEEKDAYS,
     Answer,
     Content,
     Intent,
-    OUT_OF_SCOPE,
     IntentKind,
     Line,
     Service,

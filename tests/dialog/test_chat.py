@@ -1,0 +1,65 @@
+"""`voicebot chat`: the phone dialog in a terminal, with live bike data from a local GBFS feed."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.gbfs_server import gbfs_feed
+from voicebot.config import PROJECT_ROOT
+
+
+def chat(lines: list[str], prompts: Path | None = None, line: str = "mairie") -> str:
+    env_prompts = {"VOICEBOT_PROMPTS_DIR": str(prompts)} if prompts else {}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")} | env_prompts
+    result = subprocess.run(
+        [sys.executable, "-m", "voicebot", "chat", "--line", line],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def prompts_with_feed(tmp_path: Path, url: str) -> Path:
+    root = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", root)
+    service = root / "service.yaml"
+    text = re.sub(r"(?m)^gbfs_url:.*$", f'gbfs_url: "{url}"', service.read_text("utf-8"))
+    service.write_text(text, encoding="utf-8")
+    return root
+
+
+def test_chat_answers_and_ends_resolved() -> None:
+    out = chat(["les horaires de la médiathèque", "non merci au revoir"])
+    assert out.count("robot") >= 3
+    assert "[fin de l'appel : resolved]" in out
+
+
+def test_chat_keypad_zero_hands_over() -> None:
+    out = chat(["0"])
+    assert "[transfert vers un conseiller — motif : keypad_0" in out
+
+
+def test_chat_live_bikes(tmp_path: Path) -> None:
+    with gbfs_feed() as feed:
+        prompts = prompts_with_feed(tmp_path, feed.url)
+        out = chat(["combien de vélos à la station gare centrale", "non merci"], prompts)
+    answer = next(line for line in out.splitlines() if "Gare Centrale" in line)
+    assert " 0 " in answer and "20" in answer  # 0 bikes, 20 free docks
+
+
+def test_chat_live_feed_down(tmp_path: Path) -> None:
+    with gbfs_feed() as feed:
+        feed.down = True
+        prompts = prompts_with_feed(tmp_path, feed.url)
+        out = chat(["il y a des vélos à la station médiathèque", "non"], prompts)
+    assert "disponibilité des vélos" in out and "[fin de l'appel : resolved]" in out
