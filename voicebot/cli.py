@@ -134,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="jeu d'évaluation JSONL (tests/nlu/eval par défaut)",
     )
+    nlu.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="réestimer la calibration des confiances (validation croisée sur le contenu)",
+    )
     return parser
 
 

@@ -136,9 +136,34 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+DEV_OUT_OF_SCOPE = PROJECT_ROOT / "tests" / "nlu" / "dev" / "out_of_scope.txt"
+
+
+def calibrate(content: Content) -> None:
+    from voicebot.nlu.calibrate import fit
+    from voicebot.nlu.understand import CALIBRATION, REJECT_BELOW
+
+    lines = DEV_OUT_OF_SCOPE.read_text(encoding="utf-8").splitlines()
+    extra = [t.strip() for t in lines if t.strip() and not t.startswith("#")]
+    result = fit(content, extra, REJECT_BELOW)
+    print(
+        f"Validation croisée (5 plis) : {result.in_scope} phrases dans le périmètre, "
+        f"{result.out_of_scope} hors périmètre"
+    )
+    print(
+        f"  intention juste {result.accuracy:.3f}, hors périmètre rejeté {result.rejection:.3f} "
+        f"(seuil {REJECT_BELOW})"
+    )
+    print(f"  calibration actuelle : {CALIBRATION}")
+    print(f"  calibration estimée  : {result.weights}")
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     content = load_content(settings.prompts_dir)
+    if args.calibrate:
+        calibrate(content)
+        return 0
     understander = Understander(content)
     items = load_eval(Path(args.eval) if args.eval else DEFAULT_EVAL)
     normalize.cache_clear()  # measure each utterance as new

@@ -43,6 +43,9 @@ SLIPS = (
     ("d accord", "daccord"),
     ("aujourd hui", "aujourdhui"),
     ("est ce que", "estceque"),
+    ("ou en est", "ouenest"),
+    ("ou ca en est", "ouenest"),
+    ("ou en sont", "ouenest"),
     ("quelqu un", "quelquun"),
     ("s il vous plait", "svp"),
     ("s il te plait", "svp"),
@@ -102,7 +105,9 @@ def _numbers_to_digits(words: list[str]) -> list[str]:
 
 @lru_cache(maxsize=4096)
 def normalize(text: str) -> Normalized:
-    words = [w for w in fold(text).split() if w not in FILLERS]
+    folded = fold(text).split()
+    # A hesitation alone ("hein ?") is a request to repeat, not nothing.
+    words = [w for w in folded if w not in FILLERS] or folded
     words = _join_slips(words)
     tokens = _numbers_to_digits(words)
     content = tuple(t for t in tokens if t not in STOPWORDS)

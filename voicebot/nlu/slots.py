@@ -89,7 +89,8 @@ class SlotExtractor:
             elif slot.kind == "station":
                 value = match_station(n.text, stations)
             else:
-                value = self._free_text(raw or n.text, vocabulary)
+                others = self._vocabulary(n, set(self.line.slots) - set(wanted))
+                value = self._free_text(raw or n.text, others)
             if value:
                 slots[name] = value
         return slots
@@ -104,10 +105,14 @@ class SlotExtractor:
             position = padded.find(f" {synonym.text} ")
             score = 1.0
             if position < 0:
-                if len(synonym.text) < 5:
+                # Fuzzy only for a synonym that fits inside what was said: the other way
+                # round, a long synonym would contain a short utterance and always match.
+                if len(synonym.text) < 5 or len(synonym.text) > len(n.text):
                     continue
                 alignment = fuzz.partial_ratio_alignment(synonym.text, n.text)
                 if alignment is None or alignment.score < FUZZY_SLOT_CUTOFF:
+                    continue
+                if alignment.src_end - alignment.src_start < 0.8 * len(synonym.text):
                     continue
                 score = alignment.score / 100.0
                 position = alignment.dest_start
@@ -131,7 +136,7 @@ class SlotExtractor:
                 return " ".join(after)
         for slot, canonical in vocabulary.items():
             other = self.line.slots.get(slot)
-            if other is not None and other.kind == "vocabulary":
+            if other is not None:
                 return other.label_of(canonical)
         return None
 

@@ -122,26 +122,22 @@ class Understander:
 # score, nearest example, word vote, keyword, coverage, margin over the next intent,
 # length (content words / 10, at most 1), and how much closer the out-of-scope
 # examples are than this intent.
-CALIBRATION = (-3.786, 0.402, 0.96, -0.199, -0.008, 2.205, 1.481, -0.412, -6.196)
+CALIBRATION = (-5.012, 0.535, 0.975, 0.683, -0.192, 3.012, 1.262, 0.107, -5.775)
 
 
-def confidence(chosen: IntentScore, scored: Scored) -> float:
-    """Probability that ``chosen`` is what the caller wants."""
+def features(chosen: IntentScore, scored: Scored) -> tuple[float, ...]:
     real = [s for s in scored.ranking if s.intent != OUT_OF_SCOPE]
     others = [s.score for s in real if s.intent != chosen.intent]
     margin = chosen.score - (others[0] if others else 0.0)
     reject = next((s.score for s in scored.ranking if s.intent == OUT_OF_SCOPE), None)
     closer_out_of_scope = reject - chosen.score if reject is not None else -0.5
-    features = (
-        1.0,
-        chosen.score,
-        chosen.nearest,
-        chosen.vote,
-        chosen.keyword,
-        scored.coverage,
-        margin,
-        min(scored.content_words, 10) / 10,
-        closer_out_of_scope,
-    )
-    logit = sum(w * f for w, f in zip(CALIBRATION, features, strict=True))
+    return (1.0, chosen.score, chosen.nearest, chosen.vote, chosen.keyword,
+            scored.coverage, margin, min(scored.content_words, 10) / 10,
+            closer_out_of_scope)  # fmt: skip
+
+
+def confidence(chosen: IntentScore, scored: Scored) -> float:
+    """Probability that ``chosen`` is what the caller wants."""
+    values = features(chosen, scored)
+    logit = sum(w * f for w, f in zip(CALIBRATION, values, strict=True))
     return 1.0 / (1.0 + math.exp(-logit))
