@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.local_server import serving
 
 STATIONS = [
     ("st-1", "Place de la Mairie", 7, 13),
@@ -74,13 +75,6 @@ def gbfs_feed() -> Iterator[GbfsFeed]:
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    feed.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as port:
+        feed.port = port
         yield feed
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)

@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="converser au clavier avec le robot (même dialogue)")
     chat.add_argument("--line", default="mairie", help="ligne : mairie ou rh")
+    chat.add_argument(
+        "--at",
+        metavar="AAAA-MM-JJTHH:MM",
+        help="simuler un appel à ce moment (heure de la mairie), "
+        "par exemple pour essayer les heures de fermeture",
+    )
 
     commands.add_parser("doctor", help="ce qui est installé et utilisable, et comment réparer")
 

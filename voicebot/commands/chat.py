@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import sys
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from voicebot.commands.nlu import load_understander
 from voicebot.config import load_settings
@@ -27,6 +28,7 @@ from voicebot.dialog.events import (
     Speak,
 )
 from voicebot.dialog.policy import DialogContext, DialogState, step
+from voicebot.errors import UsageError
 from voicebot.live.gbfs import GbfsClient, LiveDataError, StationStatus
 from voicebot.nlu.slots import match_station
 
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         f"[{line.name} — tapez ce que dirait l'appelant ; une touche seule (0-9, *, #) "
         "est une touche du clavier ; ligne vide : silence ; Ctrl-D : raccrocher]"
     )
-    event: Event | None = CallStarted(datetime.now().astimezone())
+    event: Event | None = CallStarted(_moment(args.at, service.timezone))
     while event is not None:
         state, actions = step(state, event, context)
         event = None
@@ -73,6 +75,18 @@ def run(args: argparse.Namespace) -> int:
                 print("[l'appelant a raccroché]")
                 return 0
     return 0
+
+
+def _moment(at: str | None, timezone: str) -> datetime:
+    if at is None:
+        return datetime.now().astimezone()
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        raise UsageError(
+            f"--at « {at} » n'est pas une date et heure", hint="exemple : --at 2026-12-24T10:30"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
 
 
 def _read_caller() -> Event | None:
