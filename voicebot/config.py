@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voicebot.errors import ConfigError
@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     tts_threads: int = Field(default=1, ge=1, le=64)
     espeak_voice: str = "fr"
     cache_dir: Path = PROJECT_ROOT / "var" / "cache"
+    media_username: str = Field(
+        default="asterisk", description="Identifiant HTTP Basic qu'Asterisk présente (media)."
+    )
+    media_password: SecretStr | None = Field(
+        default=None,
+        description="Mot de passe HTTP Basic d'Asterisk ; sans lui, aucun appel n'est accepté.",
+    )
+    default_line: str = Field(default="mairie", description="Ligne quand l'appel n'en nomme pas.")
+    listen_timeout_ms: int = Field(default=7000, ge=1000, le=60000)
+    max_call_s: int = Field(default=900, ge=30, le=7200)
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: LogLevel = "info"

@@ -11,6 +11,8 @@ from datetime import datetime
 class CallStarted:
     now: datetime
     caller: str | None = None
+    keypad_only: bool = False
+    """No speech recognition on this call: the greeting offers the keypad."""
 
 
 @dataclass(frozen=True, slots=True)

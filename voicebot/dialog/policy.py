@@ -138,7 +138,9 @@ def _start(state: DialogState, event: CallStarted, context: DialogContext) -> St
     text = _prompt(context, "greeting")
     if not is_open:
         text += " " + _prompt(context, "closed")
-    return _say(state, f"{text} {_prompt(context, 'ask')}")
+    follow = _prompt(context, "keypad_menu" if event.keypad_only else "ask")
+    phase = "keypad" if event.keypad_only else "open"
+    return _say(replace(state, phase=phase), f"{text} {follow}")
 
 
 def _hand_over(

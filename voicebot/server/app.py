@@ -1,47 +1,121 @@
-"""The FastAPI application: settings validated and engines loaded once, at start."""
+"""The FastAPI application: settings validated, content and engines loaded once, at start."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from voicebot import __version__
+from voicebot.calls.record import CallRegistry
 from voicebot.config import Settings
-from voicebot.server.engines import LoadedEngines, load_engines
+from voicebot.content import load_content
+from voicebot.live.gbfs import GbfsClient
+from voicebot.nlu.understand import Understander
+from voicebot.server.engines import load_engines
+from voicebot.server.media import media_endpoint
+from voicebot.server.state import AppState, Metrics
+from voicebot.tts.cache import CachingSynthesizer
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
+    content = load_content(settings.prompts_dir)  # a content error stops the start, clearly
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engines = await load_engines(settings)
-        app.state.engines = engines
+        registry = CallRegistry()
+        state = AppState(
+            settings=settings,
+            engines=engines,
+            understander=await asyncio.to_thread(Understander, content),
+            registry=registry,
+            metrics=Metrics(engines, registry),
+            synthesizer=CachingSynthesizer(engines.synthesizer),
+            gbfs=GbfsClient(content.service.gbfs_url) if content.service.gbfs_url else None,
+        )
+        if engines.asr_model is not None:
+            state.pools[16000] = engines.recognizers  # type: ignore[assignment]
+        if settings.media_password is None:
+            log.warning("VOICEBOT_MEDIA_PASSWORD is not set: every call will be refused")
+        app.state.voicebot = state
         log.info("voicebot ready: %s", engines.describe())
         try:
             yield
         finally:
+            for session in list(state.sessions.values()):
+                session.caller_hung_up()
             engines.close()
 
     app = FastAPI(title="voicebot", version=__version__, lifespan=lifespan)
-    app.state.settings = settings
+    app.add_api_websocket_route("/media", media_endpoint)
+
+    def state_of(request: Request) -> AppState | None:
+        return getattr(request.app.state, "voicebot", None)
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, Any]:
-        """Liveness: the process answers."""
-        return {"status": "ok", "version": __version__}
+    async def healthz(request: Request) -> dict[str, Any]:
+        """Liveness: the process answers (and says whether it has speech)."""
+        state = state_of(request)
+        mode = state.engines.mode if state else "starting"
+        return {"status": "ok", "version": __version__, "mode": mode}
 
     @app.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
         """Readiness: engines loaded; says whether calls get speech or keypad only."""
-        engines: LoadedEngines | None = getattr(request.app.state, "engines", None)
-        if engines is None:
+        state = state_of(request)
+        if state is None:
             return JSONResponse({"ready": False, "reason": "chargement des moteurs"}, 503)
-        return JSONResponse({"ready": True, **engines.describe()})
+        body = {
+            "ready": True,
+            **state.engines.describe(),
+            "active_calls": len(state.registry.active),
+            "credentials": state.settings.media_password is not None,
+        }
+        return JSONResponse(body)
+
+    @app.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        state = state_of(request)
+        if state is None:
+            return Response(status_code=503)
+        return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/calls")
+    async def calls(request: Request) -> dict[str, Any]:
+        state = state_of(request)
+        if state is None:
+            raise HTTPException(503)
+        return {
+            "active": [r.to_dict() for r in state.registry.active.values()],
+            "recent": [r.to_dict() for r in list(state.registry.finished)[-50:]],
+        }
+
+    @app.get("/calls/{call_id}")
+    async def call(call_id: str, request: Request) -> dict[str, Any]:
+        state = state_of(request)
+        record = state.registry.get(call_id) if state else None
+        if record is None:
+            raise HTTPException(404, f"appel inconnu : {call_id}")
+        return record.to_dict()
+
+    @app.get("/calls/{call_id}/route", response_class=PlainTextResponse)
+    async def route(call_id: str, request: Request) -> str:
+        """Plain dialplan mode: after the bot's leg closes, where the call goes.
+
+        ``queue`` (hand it to the agents) or ``hangup``; an unknown or unfinished
+        call goes to the queue: a caller is never lost because of us.
+        """
+        state = state_of(request)
+        record = state.registry.get(call_id) if state else None
+        return record.route if record is not None and record.route else "queue"
 
     return app

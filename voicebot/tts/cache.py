@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from voicebot.audio.frame import AudioFrame
@@ -50,3 +52,41 @@ class PromptCache:
     async def preload(self, texts: list[str], sample_rate_hz: int) -> None:
         for text in texts:
             await self.get(text, sample_rate_hz)
+
+
+class CachingSynthesizer:
+    """A synthesizer that remembers what it said: fixed prompts are rendered once.
+
+    Keeps the sentences of the ``capacity`` most recent texts (per rate and speed);
+    a repeated text streams from memory, a new one streams from the engine.
+    """
+
+    def __init__(self, synthesizer: Synthesizer, capacity: int = 256) -> None:
+        self.inner = synthesizer
+        self.engine = synthesizer.engine
+        self.voice = synthesizer.voice
+        self.native_rate_hz = synthesizer.native_rate_hz
+        self.capacity = capacity
+        self._entries: OrderedDict[tuple[str, int, float], list[AudioFrame]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    async def stream(
+        self, text: str, sample_rate_hz: int, speed: float = 1.0
+    ) -> AsyncIterator[AudioFrame]:
+        key = (text, sample_rate_hz, round(speed, 3))
+        cached = self._entries.get(key)
+        if cached is not None:
+            self.hits += 1
+            self._entries.move_to_end(key)
+            for frame in cached:
+                yield frame
+            return
+        self.misses += 1
+        frames = []
+        async for frame in self.inner.stream(text, sample_rate_hz, speed):
+            frames.append(frame)
+            yield frame
+        self._entries[key] = frames
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)

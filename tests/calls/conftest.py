@@ -1,0 +1,83 @@
+"""A real `voicebot serve` app on a loopback port, in the tests' event loop, with the shipped models."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest_asyncio
+import uvicorn
+
+from voicebot.calls.simulator import SimulatedCall
+from voicebot.config import Settings, load_settings
+from voicebot.server.app import create_app
+from voicebot.server.state import AppState
+
+PASSWORD = "secret-test"
+OPEN = datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))  # agents answer
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    url: str
+    http: str
+    state: AppState
+    settings: Settings
+
+    def call(self, call_id: str, **kwargs: object) -> SimulatedCall:
+        return SimulatedCall(self.url, "asterisk", PASSWORD, call_id=call_id, **kwargs)  # type: ignore[arg-type]
+
+
+async def start_server(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+    port = free_port()
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws_per_message_deflate=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(600):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    return server, task, port
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def server(
+    korean_model_dir: Path, joe_voice_path: Path, tmp_path_factory: object
+) -> AsyncIterator[RunningServer]:
+    settings = load_settings(
+        asr_model=str(korean_model_dir),
+        tts_voice=str(joe_voice_path),
+        tts_phonemizer_voice="fr",
+        media_password=PASSWORD,
+        asr_workers=2,
+        listen_timeout_ms=4000,
+    )
+    uv, task, port = await start_server(settings)
+    state: AppState = uv.config.app.state.voicebot  # type: ignore[union-attr]
+    state.clock = lambda: OPEN
+    try:
+        yield RunningServer(
+            f"ws://127.0.0.1:{port}/media", f"http://127.0.0.1:{port}", state, settings
+        )
+    finally:
+        uv.should_exit = True
+        await task

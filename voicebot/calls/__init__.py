@@ -1,0 +1,1 @@
+"""Calls: the per-call pipeline (CallSession), its record, and the registry of live calls."""

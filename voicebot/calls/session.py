@@ -1,0 +1,452 @@
+"""CallSession: one phone call, from the first frame to the record it leaves.
+
+Inbound audio goes through voice activity detection; while the caller may be
+speaking, frames (with a short pre-roll) feed a recogniser from the warm pool;
+the end of their speech closes the turn, and the transcript goes to
+understanding and the dialog step. The dialog's actions are carried out here:
+speech is synthesized sentence by sentence and sent as it comes, with a mark
+after each sentence so we know what the caller really heard; caller speech
+during a prompt flushes it (barge-in). DTMF, hang-up and failures overtake
+audio. Every failure of a stage ends in an apology and a hand-over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from voicebot.asr.vosk import RecognizerPool, VoskRecognizer
+from voicebot.audio.frame import AudioFrame, frame_bytes
+from voicebot.audio.framing import Framer
+from voicebot.audio.vad import VadEvent, VoiceActivityDetector
+from voicebot.calls.record import CallRecord, CallRegistry, Turn, now_utc
+from voicebot.content.model import Content
+from voicebot.dialog.events import (
+    Action,
+    CallStarted,
+    Event,
+    FetchLive,
+    HandOver,
+    HangUp,
+    Heard,
+    Keypad,
+    Listen,
+    LiveData,
+    SendSms,
+    Silence,
+    Speak,
+    StageFailed,
+)
+from voicebot.dialog.policy import DialogContext, DialogState, step
+from voicebot.errors import VoicebotError
+from voicebot.nlu.understand import Understander
+from voicebot.tts.base import Synthesizer
+
+log = logging.getLogger(__name__)
+
+LiveLookup = Callable[[str], Awaitable[LiveData]]
+
+
+class MediaSink(Protocol):
+    """The telephony side of one call (chan_websocket, AudioSocket)."""
+
+    sample_rate_hz: int
+    supports_marks: bool
+
+    async def send_audio(self, pcm: bytes) -> None:
+        """Whole 20 ms frames of 16-bit PCM at ``sample_rate_hz``."""
+
+    async def flush(self) -> None:
+        """Drop the audio queued toward the caller (barge-in)."""
+
+    async def mark(self, name: str) -> None:
+        """Ask to be told (``CallSession.mark_played``) when playout reaches this point."""
+
+    async def hangup(self, route: str) -> None:
+        """End the bot's leg; ``route`` is ``queue`` (hand-over) or ``hangup``."""
+
+
+@dataclass
+class CallServices:
+    """What a process shares between its calls."""
+
+    understander: Understander
+    synthesizer: Synthesizer
+    registry: CallRegistry
+    recognizers: RecognizerPool | None = None
+    live: LiveLookup | None = None
+    stations: tuple[str, ...] = ()
+    on_turn_latency: Callable[[float], None] | None = None
+    on_end: Callable[[CallRecord], None] | None = None
+
+
+@dataclass
+class CallTimings:
+    preroll_ms: int = 300
+    max_utterance_s: float = 15.0
+    max_call_s: float = 900.0
+    playout_grace_s: float = 2.0
+
+
+@dataclass
+class _Speech:
+    """What is being said: its text, the marks sent, and when playout is done."""
+
+    text: str
+    marks: set[str] = field(default_factory=set)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    heard_all: bool = True
+    turn: Turn | None = None
+
+
+class CallSession:
+    def __init__(
+        self,
+        call_id: str,
+        line: str,
+        sink: MediaSink,
+        services: CallServices,
+        caller: str | None = None,
+        transport: str = "websocket",
+        timings: CallTimings | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.call_id = call_id
+        self.sink = sink
+        self.services = services
+        self.timings = timings or CallTimings()
+        self._now = now or (lambda: datetime.now().astimezone())
+        content: Content = services.understander.content
+        self.context = DialogContext(
+            content.line(line), content.service, services.understander, services.stations
+        )
+        self.state = DialogState(line=line)
+        self.record = CallRecord(call_id=call_id, line=line, caller=caller, transport=transport)
+        self.rate_hz = sink.sample_rate_hz
+        self._events: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._audio: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=500)
+        self._framer = Framer(self.rate_hz)
+        self._vad = VoiceActivityDetector()
+        self._preroll: deque[AudioFrame] = deque(maxlen=max(1, self.timings.preroll_ms // 20))
+        self._recognizer: VoskRecognizer | None = None
+        self._grammar: tuple[str, ...] | None = None
+        self._feeding = False
+        self._utterance_ms = 0
+        self._speech_ended_at: float | None = None
+        self._speaking: _Speech | None = None
+        self._speak_task: asyncio.Task[None] | None = None
+        self._silence_task: asyncio.Task[None] | None = None
+        self._listen_timeout_ms = 6000
+        self._tasks: list[asyncio.Task[None]] = []
+        self._mark_seq = 0
+        self._playout_until = 0.0
+        self.ended = asyncio.Event()
+        self._hung_up_by_caller = False
+
+    # ------------------------------------------------------------ inbound (from the transport)
+    def feed_audio(self, pcm: bytes) -> None:
+        """Caller audio (16-bit PCM at the call's rate); never blocks the reader."""
+        if self.ended.is_set():
+            return
+        try:
+            self._audio.put_nowait(pcm)
+        except asyncio.QueueFull:
+            log.warning("call %s: inbound audio queue full, frame dropped", self.call_id)
+
+    def feed_dtmf(self, digit: str) -> None:
+        self._post(Keypad(digit))
+
+    def mark_played(self, name: str) -> None:
+        speech = self._speaking
+        if speech is not None and name in speech.marks:
+            speech.marks.discard(name)
+            if not speech.marks and self._speak_task is not None and self._speak_task.done():
+                speech.done.set()
+
+    def caller_hung_up(self) -> None:
+        self._hung_up_by_caller = True
+        self._events.put_nowait(None)
+        with contextlib.suppress(asyncio.QueueFull):
+            self._audio.put_nowait(None)
+
+    def _post(self, event: Event) -> None:
+        if not self.ended.is_set():
+            self._events.put_nowait(event)
+
+    # ------------------------------------------------------------ lifecycle
+    async def run(self) -> CallRecord:
+        """Carry the call to its end; returns the record (also given to the registry)."""
+        self.services.registry.start(self.record)
+        self._tasks = [
+            asyncio.create_task(self._audio_loop(), name=f"audio-{self.call_id}"),
+            asyncio.create_task(self._deadline(), name=f"deadline-{self.call_id}"),
+        ]
+        try:
+            if self.services.recognizers is not None:
+                self._recognizer = await self.services.recognizers.acquire()
+            await self._apply(
+                CallStarted(self._now(), self.record.caller, keypad_only=self._recognizer is None)
+            )
+            while not self.ended.is_set():
+                event = await self._events.get()
+                if event is None:
+                    break
+                await self._apply(event)
+        except VoicebotError as exc:
+            log.error("call %s: %s", self.call_id, exc)
+            self.record.outcome = self.record.outcome or "failed"
+        finally:
+            await self._close()
+        return self.record
+
+    async def _close(self) -> None:
+        self.ended.set()
+        for task in [*self._tasks, self._speak_task, self._silence_task]:
+            if task is not None and not task.done():
+                task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, VoicebotError):
+                await task
+        if self._hung_up_by_caller and self.record.outcome is None:
+            self.record.outcome = "abandoned"
+        if self._recognizer is not None and self.services.recognizers is not None:
+            with contextlib.suppress(VoicebotError):
+                await self.services.recognizers.release(self._recognizer)
+            self._recognizer = None
+        self.record.ended_at = now_utc()
+        self.services.registry.finish(self.record)
+        if self.services.on_end is not None:
+            self.services.on_end(self.record)
+
+    async def _deadline(self) -> None:
+        await asyncio.sleep(self.timings.max_call_s)
+        log.info("call %s: maximum call length reached", self.call_id)
+        self._post(StageFailed("max_duration"))
+
+    # ------------------------------------------------------------ dialog
+    async def _apply(self, event: Event) -> None:
+        if isinstance(event, Heard):
+            self.record.turns.append(Turn("caller", event.text))
+        elif isinstance(event, Keypad):
+            self.record.turns.append(Turn("caller", f"[touche {event.digit}]"))
+            await self._barge_in()
+        self.state, actions = step(self.state, event, self.context)
+        if isinstance(event, Heard) and self.record.turns:
+            self._annotate_caller_turn()
+        for action in actions:
+            await self._act(action)
+
+    def _annotate_caller_turn(self) -> None:
+        turn = self.record.turns[-1]
+        if self.state.intents:
+            turn.intent = self.state.intents[-1]
+        turn.slots = dict(self.state.pending_slots)
+        for intent in self.state.intents:
+            if intent not in self.record.intents:
+                self.record.intents.append(intent)
+        self.record.slots.update(self.state.pending_slots)
+
+    async def _act(self, action: Action) -> None:
+        if isinstance(action, Speak):
+            await self._say(action.text, action.speed)
+        elif isinstance(action, Listen):
+            await self._listen(action)
+        elif isinstance(action, FetchLive):
+            self._tasks.append(asyncio.create_task(self._fetch_live(action.station)))
+        elif isinstance(action, SendSms):
+            self.record.sms.append(action.text)
+        elif isinstance(action, HandOver):
+            self.record.handover_reason = action.reason
+            self.record.slots.update(action.slots)
+            await self._finish("handed_over", "queue")
+        elif isinstance(action, HangUp):
+            await self._finish(action.outcome, "hangup")
+
+    async def _finish(self, outcome: str, route: str) -> None:
+        self.record.outcome = outcome
+        self.record.route = route
+        speech = self._speaking
+        if speech is not None:
+            # Let the last words play out before the line moves on.
+            if self._speak_task is not None:
+                with contextlib.suppress(asyncio.CancelledError, VoicebotError):
+                    await self._speak_task
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(speech.done.wait(), timeout=self._remaining_playout())
+        await self.sink.hangup(route)
+        self.ended.set()
+        self._events.put_nowait(None)
+
+    async def _fetch_live(self, station: str) -> None:
+        lookup = self.services.live
+        if lookup is None:
+            self._post(LiveData(station or None, available=False))
+            return
+        try:
+            result = await asyncio.wait_for(lookup(station), timeout=4.0)
+        except (TimeoutError, VoicebotError) as exc:
+            log.warning("call %s: live data failed: %s", self.call_id, exc)
+            result = LiveData(station or None, available=False)
+        self._post(result)
+
+    # ------------------------------------------------------------ speaking
+    async def _say(self, text: str, speed: float) -> None:
+        await self._barge_in(flush=False)
+        turn = Turn("bot", text)
+        self.record.turns.append(turn)
+        speech = _Speech(text, turn=turn)
+        self._speaking = speech
+        self._speak_task = asyncio.create_task(self._speak(speech, speed))
+
+    async def _speak(self, speech: _Speech, speed: float) -> None:
+        started = time.monotonic()
+        first = True
+        sent_ms = 0.0
+        try:
+            async for chunk in self.services.synthesizer.stream(speech.text, self.rate_hz, speed):
+                frames = [*Framer(self.rate_hz).push(chunk.pcm)]
+                tail = self._pad(chunk.pcm, len(frames))
+                if first:
+                    self._note_latency(speech)
+                    first = False
+                for frame in frames:
+                    await self.sink.send_audio(frame.pcm)
+                if tail:
+                    await self.sink.send_audio(tail)
+                sent_ms += chunk.duration_ms
+                if self.sink.supports_marks:
+                    self._mark_seq += 1
+                    name = f"m{self._mark_seq}"
+                    speech.marks.add(name)
+                    await self.sink.mark(name)
+        except VoicebotError as exc:
+            log.error("call %s: synthesis failed: %s", self.call_id, exc)
+            self._post(StageFailed("tts", str(exc)))
+            speech.done.set()
+            return
+        self._playout_until = started + sent_ms / 1000.0
+        if not self.sink.supports_marks or not speech.marks:
+            # No marks (AudioSocket): the transport paces, so sending done is playing done.
+            speech.done.set()
+
+    def _pad(self, pcm: bytes, whole: int) -> bytes:
+        size = frame_bytes(self.rate_hz)
+        rest = pcm[whole * size :]
+        return rest + b"\x00" * (size - len(rest)) if rest else b""
+
+    def _note_latency(self, speech: _Speech) -> None:
+        if self._speech_ended_at is None or speech.turn is None:
+            return
+        latency = (time.monotonic() - self._speech_ended_at) * 1000.0
+        speech.turn.latency_ms = latency
+        self._speech_ended_at = None
+        if self.services.on_turn_latency is not None:
+            self.services.on_turn_latency(latency)
+
+    def _remaining_playout(self) -> float:
+        return max(0.0, self._playout_until - time.monotonic()) + self.timings.playout_grace_s
+
+    async def _barge_in(self, flush: bool = True) -> None:
+        """Stop what is being said; with ``flush``, also what Asterisk has queued."""
+        speech = self._speaking
+        if speech is None or speech.done.is_set():
+            return
+        if self._speak_task is not None and not self._speak_task.done():
+            self._speak_task.cancel()
+        if flush:
+            await self.sink.flush()
+            speech.heard_all = False
+            if speech.turn is not None:
+                speech.turn.heard_fully = False
+        speech.done.set()
+
+    # ------------------------------------------------------------ listening
+    async def _listen(self, action: Listen) -> None:
+        self._listen_timeout_ms = action.timeout_ms
+        if self._recognizer is not None and action.grammar != self._grammar:
+            self._grammar = action.grammar
+            try:
+                await self._recognizer.set_grammar(action.grammar)
+            except VoicebotError as exc:
+                self._post(StageFailed("asr", str(exc)))
+                return
+        if self._silence_task is not None:
+            self._silence_task.cancel()
+        self._silence_task = asyncio.create_task(self._silence_timer())
+
+    async def _silence_timer(self) -> None:
+        speech = self._speaking
+        if speech is not None:
+            await speech.done.wait()
+        await asyncio.sleep(self._listen_timeout_ms / 1000.0)
+        if not self._vad.in_speech and not self._feeding:
+            self._post(Silence())
+
+    async def _audio_loop(self) -> None:
+        while True:
+            pcm = await self._audio.get()
+            if pcm is None:
+                return
+            for frame in self._framer.push(pcm):
+                await self._on_frame(frame)
+
+    async def _on_frame(self, frame: AudioFrame) -> None:
+        event = self._vad.push(frame)
+        if self._recognizer is None:
+            if event is VadEvent.SPEECH_START:
+                await self._barge_in()
+            return
+        if event is VadEvent.SPEECH_START:
+            await self._barge_in()
+            if self._silence_task is not None:
+                self._silence_task.cancel()
+            self._feeding = True
+            self._utterance_ms = 0
+            for earlier in self._preroll:
+                await self._feed(earlier)
+            self._preroll.clear()
+        if self._feeding:
+            await self._feed(frame)
+            self._utterance_ms += 20
+            too_long = self._utterance_ms >= self.timings.max_utterance_s * 1000
+            if event is VadEvent.SPEECH_END or too_long:
+                await self._end_of_turn()
+        else:
+            self._preroll.append(frame)
+
+    async def _feed(self, frame: AudioFrame) -> None:
+        recognizer = self._recognizer
+        if recognizer is None:
+            return
+        try:
+            await recognizer.accept(frame)
+        except VoicebotError as exc:
+            self._feeding = False
+            self._post(StageFailed("asr", str(exc)))
+
+    async def _end_of_turn(self) -> None:
+        self._feeding = False
+        self._vad.reset()
+        self._speech_ended_at = time.monotonic()
+        recognizer = self._recognizer
+        if recognizer is None:
+            return
+        try:
+            result = await recognizer.finish()
+        except VoicebotError as exc:
+            self._post(StageFailed("asr", str(exc)))
+            return
+        if not result.text:
+            self._post(Silence())
+            return
+        alternatives = tuple((a.text, a.confidence) for a in result.alternatives) or (
+            (result.text, result.confidence),
+        )
+        self._post(Heard(result.text, alternatives))

@@ -1,0 +1,124 @@
+"""What the service shares between calls, created once in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from voicebot.asr.vosk import RecognizerPool
+from voicebot.calls.record import CallRecord, CallRegistry
+from voicebot.calls.session import CallServices, CallSession, CallTimings, MediaSink
+from voicebot.config import Settings
+from voicebot.dialog.events import LiveData
+from voicebot.live.gbfs import GbfsClient
+from voicebot.nlu.slots import match_station
+from voicebot.nlu.understand import Understander
+from voicebot.server.engines import LoadedEngines
+from voicebot.tts.cache import CachingSynthesizer
+
+
+class Metrics:
+    """Prometheus metrics of one app (own registry: no global state)."""
+
+    def __init__(self, engines: LoadedEngines, registry: CallRegistry) -> None:
+        self.registry = CollectorRegistry()
+        self.calls = Counter(
+            "voicebot_calls",
+            "Calls ended, by line and outcome",
+            ["line", "outcome"],
+            registry=self.registry,
+        )
+        self.handovers = Counter(
+            "voicebot_handovers",
+            "Hand-overs to a human, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.refused = Counter(
+            "voicebot_media_refused",
+            "Media connections refused, by code",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.turn_latency = Histogram(
+            "voicebot_turn_latency_seconds",
+            "End of caller speech to first reply audio",
+            buckets=(0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0),
+            registry=self.registry,
+        )
+        active = Gauge("voicebot_active_calls", "Calls in progress", registry=self.registry)
+        active.set_function(lambda: len(registry.active))
+        pending = Gauge(
+            "voicebot_executor_pending",
+            "Engine jobs running or queued",
+            ["pool"],
+            registry=self.registry,
+        )
+        pending.labels(pool="asr").set_function(lambda: engines.asr_pool.pending)
+        pending.labels(pool="tts").set_function(lambda: engines.tts_pool.pending)
+
+    def call_ended(self, record: CallRecord) -> None:
+        self.calls.labels(line=record.line, outcome=record.outcome or "unknown").inc()
+        if record.handover_reason:
+            self.handovers.labels(reason=record.handover_reason).inc()
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engines: LoadedEngines
+    understander: Understander
+    registry: CallRegistry
+    metrics: Metrics
+    synthesizer: CachingSynthesizer
+    gbfs: GbfsClient | None = None
+    pools: dict[int, RecognizerPool] = field(default_factory=dict)
+    sessions: dict[str, CallSession] = field(default_factory=dict)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    """When calls happen (agents' hours); tests set it."""
+
+    def recognizers(self, rate_hz: int) -> RecognizerPool | None:
+        model = self.engines.asr_model
+        if model is None:
+            return None
+        if rate_hz not in self.pools:
+            self.pools[rate_hz] = RecognizerPool(
+                model, self.engines.asr_pool, rate_hz, self.settings.asr_alternatives
+            )
+        return self.pools[rate_hz]
+
+    async def live(self, spoken: str) -> LiveData:
+        if self.gbfs is None:
+            return LiveData(spoken or None, available=False)
+        stations = await self.gbfs.stations()
+        name = match_station(spoken, [s.name for s in stations])
+        found = next((s for s in stations if s.name == name), None)
+        if found is None:
+            return LiveData(None)
+        return LiveData(found.name, found.bikes, found.docks)
+
+    def new_session(
+        self, call_id: str, line: str, sink: MediaSink, caller: str | None, transport: str
+    ) -> CallSession:
+        services = CallServices(
+            understander=self.understander,
+            synthesizer=self.synthesizer,
+            registry=self.registry,
+            recognizers=self.recognizers(sink.sample_rate_hz),
+            live=self.live,
+            on_turn_latency=lambda ms: self.metrics.turn_latency.observe(ms / 1000.0),
+            on_end=self._ended,
+        )
+        timings = CallTimings(max_call_s=float(self.settings.max_call_s))
+        session = CallSession(
+            call_id, line, sink, services, caller, transport, timings, now=self.clock
+        )
+        self.sessions[call_id] = session
+        return session
+
+    def _ended(self, record: CallRecord) -> None:
+        self.sessions.pop(record.call_id, None)
+        self.metrics.call_ended(record)

@@ -1,0 +1,1 @@
+"""Wire formats at the telephony edge: chan_websocket, AudioSocket, ARI."""
