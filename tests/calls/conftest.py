@@ -1,4 +1,4 @@
-"""A real `voicebot serve` app on a loopback port, in the tests' event loop, with the shipped models."""
+"""A real `voicebot serve` app on a loopback port, in the tests' event loop, real models."""
 
 from __future__ import annotations
 

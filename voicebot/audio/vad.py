@@ -28,7 +28,7 @@ class VadEvent(Enum):
 class VadSettings:
     start_ms: int = 60
     """Voiced time before speech is declared (barge-in reacts this fast)."""
-    end_ms: int = 700
+    end_ms: int = 550
     """Quiet time after speech that ends the caller's turn."""
     margin_db: float = 12.0
     """How far above the noise floor a voiced frame must be."""

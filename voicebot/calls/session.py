@@ -238,7 +238,7 @@ class CallSession:
             self.record.turns.append(Turn("caller", f"[touche {event.digit}]"))
             await self._barge_in()
         self.state, actions = step(self.state, event, self.context)
-        if isinstance(event, Heard) and self.record.turns:
+        if isinstance(event, Heard | Keypad) and self.record.turns:
             self._annotate_caller_turn()
         for action in actions:
             await self._act(action)

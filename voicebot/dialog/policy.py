@@ -320,6 +320,8 @@ def _declined(state: DialogState, context: DialogContext) -> Step:
 
 def _act(state: DialogState, intent: Intent, slots: dict[str, str], context: DialogContext) -> Step:
     merged = {**(state.slots if state.pending_intent == intent.id else {}), **slots}
+    if not state.intents or state.intents[-1] != intent.id:
+        state = replace(state, intents=(*state.intents, intent.id))
     state = replace(
         state, pending_intent=intent.id, pending_slots=tuple(merged.items()), slot_retries=0
     )
