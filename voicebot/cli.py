@@ -133,6 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     engines.add_argument("--model", metavar="NOM|CHEMIN", help="modèle Vosk")
     engines.add_argument("--voice", metavar="NOM|CHEMIN", help="voix Piper")
+    calls = kinds.add_parser("calls", help="appels simultanés simulés : latence, CPU, mémoire")
+    calls.add_argument("--calls", type=int, default=10, help="appels simultanés (10)")
+    calls.add_argument("--seconds", type=float, default=60.0, help="durée (60 s)")
+    calls.add_argument(
+        "--url",
+        help="serveur existant (ws://hôte:port/media) ; "
+        "sinon un serveur est lancé avec les modèles de test",
+    )
+    calls.add_argument("--username", default="asterisk", help="identifiant média")
+    calls.add_argument("--password", help="mot de passe média (VOICEBOT_MEDIA_PASSWORD)")
     nlu = kinds.add_parser("nlu", help="exactitude et rapidité de la compréhension")
     nlu.add_argument(
         "--eval",
@@ -198,6 +208,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from voicebot.server.run import serve
 
         return serve(host=args.host, port=args.port)
+    if args.command == "bench" and args.kind == "calls":
+        from voicebot.bench import calls as calls_bench
+
+        return calls_bench.run(args)
     if args.command == "bench" and args.kind == "nlu":
         from voicebot.bench import nlu as nlu_bench
 

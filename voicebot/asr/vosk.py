@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,10 @@ class VoskRecognizer:
         self.grammar: tuple[str, ...] | None = None
         self.audio_decoded_s = 0.0
         self._lock = asyncio.Lock()
+        # The asyncio lock orders the jobs; this one makes them exclusive in the threads.
+        # A cancelled await leaves its job running in the pool: without it, the next job
+        # (a Reset when the call ends) would run at the same time, and Kaldi aborts.
+        self._kaldi_lock = threading.Lock()
         self._kaldi = model.new_kaldi_recognizer(sample_rate_hz)
         self._kaldi.SetWords(True)
         self._kaldi.SetMaxAlternatives(alternatives)
@@ -134,14 +139,19 @@ class VoskRecognizer:
         return all(self.model.has_word(w) for w in phrase.split())
 
     def _accept_blocking(self, pcm: bytes) -> Transcript:
-        if self._call("AcceptWaveform", pcm):
-            return parse_final(self._call("Result"))
-        return parse_partial(self._call("PartialResult"))
+        with self._kaldi_lock:
+            if self._call_locked("AcceptWaveform", pcm):
+                return parse_final(self._call_locked("Result"))
+            return parse_partial(self._call_locked("PartialResult"))
 
     def _call(self, method: str, *args: Any) -> Any:
+        with self._kaldi_lock:
+            return self._call_locked(method, *args)
+
+    def _call_locked(self, method: str, *args: Any) -> Any:
         try:
             return getattr(self._kaldi, method)(*args)
-        except Exception as exc:
+        except Exception as exc:  # the binding raises bare exceptions
             raise EngineError(f"échec de Vosk ({method}) : {exc}") from exc
 
 

@@ -53,6 +53,11 @@ class VoiceActivityDetector:
         self._voiced_ms = 0
         self._quiet_ms = 0
 
+    @property
+    def quiet_ms(self) -> int:
+        """Quiet time since the last voiced frame, during speech."""
+        return self._quiet_ms if self.in_speech else 0
+
     def reset(self) -> None:
         self.in_speech = False
         self._voiced_ms = 0

@@ -90,6 +90,8 @@ class CallServices:
 @dataclass
 class CallTimings:
     preroll_ms: int = 300
+    decode_tail_ms: int = 200
+    """Quiet after speech still decoded (the rest of the endpointing wait is not)."""
     max_utterance_s: float = 15.0
     max_call_s: float = 900.0
     playout_grace_s: float = 2.0
@@ -136,6 +138,9 @@ class CallSession:
         self._vad = VoiceActivityDetector()
         self._preroll: deque[AudioFrame] = deque(maxlen=max(1, self.timings.preroll_ms // 20))
         self._recognizer: VoskRecognizer | None = None
+        self._recognizer_ready = asyncio.Event()
+        self._waiting_frames: list[AudioFrame] = []
+        self._to_decode: list[AudioFrame] = []
         self._grammar: tuple[str, ...] | None = None
         self._feeding = False
         self._utterance_ms = 0
@@ -189,10 +194,12 @@ class CallSession:
             asyncio.create_task(self._deadline(), name=f"deadline-{self.call_id}"),
         ]
         try:
-            if self.services.recognizers is not None:
-                self._recognizer = await self.services.recognizers.acquire()
+            pool = self.services.recognizers
+            if pool is not None:
+                # A warm recogniser is ready at once; a new one warms while the greeting plays.
+                self._tasks.append(asyncio.create_task(self._acquire(pool)))
             await self._apply(
-                CallStarted(self._now(), self.record.caller, keypad_only=self._recognizer is None)
+                CallStarted(self._now(), self.record.caller, keypad_only=pool is None)
             )
             while not self.ended.is_set():
                 event = await self._events.get()
@@ -205,6 +212,25 @@ class CallSession:
         finally:
             await self._close()
         return self.record
+
+    async def _acquire(self, pool: RecognizerPool) -> None:
+        try:
+            recognizer = await pool.acquire()
+            if self._grammar is not None:
+                await recognizer.set_grammar(self._grammar)
+        except VoicebotError as exc:
+            self._post(StageFailed("asr", str(exc)))
+            return
+        if self.ended.is_set():
+            await pool.release(recognizer)
+            return
+        # The caller may have started speaking before it was ready: decode that first.
+        while self._waiting_frames:
+            frames, self._waiting_frames = self._waiting_frames, []
+            for frame in frames:
+                await recognizer.accept(frame)
+        self._recognizer = recognizer
+        self._recognizer_ready.set()
 
     async def _close(self) -> None:
         self.ended.set()
@@ -370,8 +396,9 @@ class CallSession:
     # ------------------------------------------------------------ listening
     async def _listen(self, action: Listen) -> None:
         self._listen_timeout_ms = action.timeout_ms
-        if self._recognizer is not None and action.grammar != self._grammar:
-            self._grammar = action.grammar
+        changed = action.grammar != self._grammar
+        self._grammar = action.grammar
+        if self._recognizer is not None and changed:
             try:
                 await self._recognizer.set_grammar(action.grammar)
             except VoicebotError as exc:
@@ -390,16 +417,21 @@ class CallSession:
             self._post(Silence())
 
     async def _audio_loop(self) -> None:
+        """Frames through the VAD one by one; decoding in batches of what has arrived."""
         while True:
-            pcm = await self._audio.get()
-            if pcm is None:
-                return
-            for frame in self._framer.push(pcm):
-                await self._on_frame(frame)
+            items = [await self._audio.get()]
+            while not self._audio.empty() and len(items) < 25:  # behind: catch up in one go
+                items.append(self._audio.get_nowait())
+            for pcm in items:
+                if pcm is None:
+                    return
+                for frame in self._framer.push(pcm):
+                    await self._on_frame(frame)
+            await self._decode_pending()
 
     async def _on_frame(self, frame: AudioFrame) -> None:
         event = self._vad.push(frame)
-        if self._recognizer is None:
+        if self.services.recognizers is None:  # keypad only: speech still interrupts prompts
             if event is VadEvent.SPEECH_START:
                 await self._barge_in()
             return
@@ -413,7 +445,9 @@ class CallSession:
                 await self._feed(earlier)
             self._preroll.clear()
         if self._feeding:
-            await self._feed(frame)
+            # Trailing quiet adds nothing to decode past a short tail: spare the CPU.
+            if self._vad.quiet_ms <= self.timings.decode_tail_ms:
+                await self._feed(frame)
             self._utterance_ms += 20
             too_long = self._utterance_ms >= self.timings.max_utterance_s * 1000
             if event is VadEvent.SPEECH_END or too_long:
@@ -422,21 +456,35 @@ class CallSession:
             self._preroll.append(frame)
 
     async def _feed(self, frame: AudioFrame) -> None:
-        recognizer = self._recognizer
-        if recognizer is None:
+        self._to_decode.append(frame)
+
+    async def _decode_pending(self) -> None:
+        if not self._to_decode:
             return
+        frames, self._to_decode = self._to_decode, []
+        recognizer = self._recognizer
+        if recognizer is None:  # still warming: keep the audio for when it is ready
+            room = 50 * int(self.timings.max_utterance_s) - len(self._waiting_frames)
+            self._waiting_frames.extend(frames[: max(0, room)])
+            return
+        batch = AudioFrame(b"".join(f.pcm for f in frames), self.rate_hz)
         try:
-            await recognizer.accept(frame)
+            await recognizer.accept(batch)
         except VoicebotError as exc:
             self._feeding = False
             self._post(StageFailed("asr", str(exc)))
 
     async def _end_of_turn(self) -> None:
+        await self._decode_pending()
         self._feeding = False
         self._vad.reset()
         self._speech_ended_at = time.monotonic()
+        if self._recognizer is None and self.services.recognizers is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._recognizer_ready.wait(), timeout=5.0)
         recognizer = self._recognizer
         if recognizer is None:
+            self._post(StageFailed("asr", "no recogniser available"))
             return
         try:
             result = await recognizer.finish()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import bisect
 import contextlib
 import json
 import time
@@ -29,6 +30,7 @@ from websockets.exceptions import ConnectionClosed
 from voicebot.telephony.chan_websocket import SUBPROTOCOL, media_format
 
 FRAME_S = 0.02
+VOICED_RMS = 300.0
 
 
 @dataclass
@@ -54,6 +56,7 @@ class SimulatedCall:
         self.commands: list[dict[str, Any]] = []
         self.heard: list[Heard] = []
         self.flushes: list[float] = []
+        self._voiced_at: list[float] = []
         self.closed_at: float | None = None
         self.close_code: int | None = None
         self.close_reason: str = ""
@@ -63,6 +66,9 @@ class SimulatedCall:
         self._speech_done: asyncio.Event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.last_speech_end: float | None = None
+        """When the last frame of the last utterance was sent."""
+        self.last_voiced_sent: float | None = None
+        """When the last frame with speech in it was sent: the end of the caller's speech."""
 
     # -------------------------------------------------------------- connection
     async def __aenter__(self) -> SimulatedCall:
@@ -138,6 +144,8 @@ class SimulatedCall:
         while True:
             if self._outgoing:
                 pcm = self._outgoing.popleft()
+                if _rms(pcm) > VOICED_RMS:
+                    self.last_voiced_sent = time.monotonic()
                 if not self._outgoing:
                     self.last_speech_end = time.monotonic()
                     self._speech_done.set()
@@ -188,20 +196,22 @@ class SimulatedCall:
             if self._playout:
                 item = self._playout.popleft()
                 if isinstance(item, bytes):
-                    self.heard.append(Heard(time.monotonic(), item))
+                    at = time.monotonic()
+                    self.heard.append(Heard(at, item))
+                    if _rms(item) > VOICED_RMS:
+                        self._voiced_at.append(at)
             next_at += FRAME_S
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
     # -------------------------------------------------------------- observations
-    def voiced_since(self, since: float, level: float = 300.0) -> float | None:
+    def voiced_since(self, since: float) -> float | None:
         """When the caller first heard bot speech (not silence) after ``since``."""
-        for item in self.heard:
-            if item.at >= since and _rms(item.pcm) > level:
-                return item.at
-        return None
+        index = bisect.bisect_left(self._voiced_at, since)
+        return self._voiced_at[index] if index < len(self._voiced_at) else None
 
-    def heard_ms(self, level: float = 300.0) -> int:
-        return 20 * sum(1 for item in self.heard if _rms(item.pcm) > level)
+    def heard_ms(self) -> int:
+        """Milliseconds of bot speech (not silence) the caller has heard."""
+        return 20 * len(self._voiced_at)
 
     def received_ms(self) -> int:
         return 20 * len(self.heard)

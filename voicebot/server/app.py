@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +17,8 @@ from voicebot import __version__
 from voicebot.calls.record import CallRegistry
 from voicebot.config import Settings
 from voicebot.content import load_content
+from voicebot.dialog.render import render
+from voicebot.errors import VoicebotError
 from voicebot.live.gbfs import GbfsClient
 from voicebot.nlu.understand import Understander
 from voicebot.server.engines import load_engines
@@ -24,6 +27,26 @@ from voicebot.server.state import AppState, Metrics
 from voicebot.tts.cache import CachingSynthesizer
 
 log = logging.getLogger(__name__)
+
+
+async def preload_prompts(state: AppState) -> None:
+    """Render every fixed prompt once, before callers need them (16 kHz first, then 8 kHz)."""
+    content = state.understander.content
+    texts = [
+        render(template, line, content.service, {})
+        for line in content.lines.values()
+        for key, template in line.prompts.items()
+        if "{label}" not in template
+    ]
+    started = time.monotonic()
+    for rate in (16000, 8000):
+        try:
+            await state.synthesizer.preload(texts, rate)
+        except VoicebotError as exc:
+            log.warning("prompts could not be rendered in advance: %s", exc)
+            return
+    state.prompts_ready = True
+    log.info("%d prompts rendered in %.1f s", len(texts), time.monotonic() - started)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -47,10 +70,12 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.media_password is None:
             log.warning("VOICEBOT_MEDIA_PASSWORD is not set: every call will be refused")
         app.state.voicebot = state
+        preloading = asyncio.create_task(preload_prompts(state))
         log.info("voicebot ready: %s", engines.describe())
         try:
             yield
         finally:
+            preloading.cancel()
             for session in list(state.sessions.values()):
                 session.caller_hung_up()
             engines.close()
@@ -78,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
             "ready": True,
             **state.engines.describe(),
             "active_calls": len(state.registry.active),
+            "prompts_ready": state.prompts_ready,
             "credentials": state.settings.media_password is not None,
         }
         return JSONResponse(body)

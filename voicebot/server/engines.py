@@ -69,7 +69,7 @@ async def load_engines(settings: Settings) -> LoadedEngines:
         log.warning("No French speech recognition model: serving in KEYPAD-ONLY mode (%s)", exc)
         return engines
     engines.recognizers = RecognizerPool(
-        engines.asr_model, asr_pool, 16000, settings.asr_alternatives
+        engines.asr_model, asr_pool, 16000, settings.asr_alternatives, max_idle=8
     )
-    await engines.recognizers.warm(min(2, settings.asr_workers))
+    await engines.recognizers.warm(settings.asr_warm_recognizers)
     return engines

@@ -77,6 +77,7 @@ class AppState:
     gbfs: GbfsClient | None = None
     pools: dict[int, RecognizerPool] = field(default_factory=dict)
     sessions: dict[str, CallSession] = field(default_factory=dict)
+    prompts_ready: bool = False
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     """When calls happen (agents' hours); tests set it."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
@@ -10,7 +11,8 @@ from pathlib import Path
 
 from voicebot.audio.frame import AudioFrame
 from voicebot.audio.wav import read_wav, write_wav
-from voicebot.tts.base import Synthesizer, render
+from voicebot.tts.base import Synthesizer, check_request, render
+from voicebot.tts.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -55,38 +57,63 @@ class PromptCache:
 
 
 class CachingSynthesizer:
-    """A synthesizer that remembers what it said: fixed prompts are rendered once.
+    """A synthesizer that remembers the sentences it said: fixed prompts are rendered once.
 
-    Keeps the sentences of the ``capacity`` most recent texts (per rate and speed);
-    a repeated text streams from memory, a new one streams from the engine.
+    Text is cut into sentences (as the engines do); each sentence is looked up per
+    rate and speed, and rendered at most once even when many calls ask for it at the
+    same moment (the others wait for that rendering). The ``capacity`` most recent
+    sentences are kept.
     """
 
-    def __init__(self, synthesizer: Synthesizer, capacity: int = 256) -> None:
+    def __init__(self, synthesizer: Synthesizer, capacity: int = 1024) -> None:
         self.inner = synthesizer
         self.engine = synthesizer.engine
         self.voice = synthesizer.voice
         self.native_rate_hz = synthesizer.native_rate_hz
         self.capacity = capacity
-        self._entries: OrderedDict[tuple[str, int, float], list[AudioFrame]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, int, float], AudioFrame] = OrderedDict()
+        self._pending: dict[tuple[str, int, float], asyncio.Future[AudioFrame]] = {}
         self.hits = 0
         self.misses = 0
 
-    async def stream(
-        self, text: str, sample_rate_hz: int, speed: float = 1.0
-    ) -> AsyncIterator[AudioFrame]:
-        key = (text, sample_rate_hz, round(speed, 3))
+    async def _sentence(self, sentence: str, sample_rate_hz: int, speed: float) -> AudioFrame:
+        key = (sentence, sample_rate_hz, round(speed, 3))
         cached = self._entries.get(key)
         if cached is not None:
             self.hits += 1
             self._entries.move_to_end(key)
-            for frame in cached:
-                yield frame
-            return
+            return cached
+        pending = self._pending.get(key)
+        if pending is not None:
+            self.hits += 1
+            return await asyncio.shield(pending)
         self.misses += 1
-        frames = []
-        async for frame in self.inner.stream(text, sample_rate_hz, speed):
-            frames.append(frame)
-            yield frame
-        self._entries[key] = frames
+        future: asyncio.Future[AudioFrame] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            frame = await render(self.inner, sentence, sample_rate_hz, speed)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters get it, nobody else must
+            raise
+        finally:
+            self._pending.pop(key, None)
+        future.set_result(frame)
+        self._entries[key] = frame
         while len(self._entries) > self.capacity:
             self._entries.popitem(last=False)
+        return frame
+
+    async def stream(
+        self, text: str, sample_rate_hz: int, speed: float = 1.0
+    ) -> AsyncIterator[AudioFrame]:
+        elapsed_ms = 0
+        for sentence in split_sentences(check_request(text, speed)):
+            frame = await self._sentence(sentence, sample_rate_hz, speed)
+            yield AudioFrame(frame.pcm, sample_rate_hz, timestamp_ms=elapsed_ms)
+            elapsed_ms += int(frame.duration_ms)
+
+    async def preload(self, texts: list[str], sample_rate_hz: int) -> None:
+        for text in texts:
+            async for _ in self.stream(text, sample_rate_hz):
+                pass
