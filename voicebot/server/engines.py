@@ -8,13 +8,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voicebot.asr.vosk import RecognizerPool, VoskModel
+from voicebot.audio.frame import AudioFrame
 from voicebot.config import Settings
 from voicebot.engines import load_asr_model, load_synthesizer
-from voicebot.errors import ModelError
+from voicebot.errors import ModelError, VoicebotError
 from voicebot.executor import EnginePool
-from voicebot.tts.base import Synthesizer
+from voicebot.tts.base import Synthesizer, render
 
 log = logging.getLogger(__name__)
+
+# Spoken once to each new recogniser, so that its first caller does not wait.
+WARMUP_TEXT = (
+    "Bonjour, je voudrais prendre un rendez-vous pour renouveler mon passeport, "
+    "et savoir à quelle heure ouvre la mairie."
+)
 
 
 @dataclass
@@ -26,6 +33,7 @@ class LoadedEngines:
     asr_model: VoskModel | None = None
     recognizers: RecognizerPool | None = None
     asr_problem: str | None = None
+    warmup: AudioFrame | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -68,8 +76,19 @@ async def load_engines(settings: Settings) -> LoadedEngines:
         engines.asr_problem = str(exc)
         log.warning("No French speech recognition model: serving in KEYPAD-ONLY mode (%s)", exc)
         return engines
+    try:
+        warmup: AudioFrame | None = await render(choice.synthesizer, WARMUP_TEXT, 16000)
+    except VoicebotError as exc:
+        log.warning("no warm-up speech for the recognisers: %s", exc)
+        warmup = None
     engines.recognizers = RecognizerPool(
-        engines.asr_model, asr_pool, 16000, settings.asr_alternatives, max_idle=8
+        engines.asr_model,
+        asr_pool,
+        16000,
+        settings.asr_alternatives,
+        max_idle=16,
+        warmup=warmup,
     )
+    engines.warmup = warmup
     await engines.recognizers.warm(settings.asr_warm_recognizers)
     return engines

@@ -87,7 +87,12 @@ class AppState:
             return None
         if rate_hz not in self.pools:
             self.pools[rate_hz] = RecognizerPool(
-                model, self.engines.asr_pool, rate_hz, self.settings.asr_alternatives
+                model,
+                self.engines.asr_pool,
+                rate_hz,
+                self.settings.asr_alternatives,
+                max_idle=16,
+                warmup=self.engines.warmup,
             )
         return self.pools[rate_hz]
 
