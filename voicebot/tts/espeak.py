@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 
 from voicebot.errors import EngineError
@@ -45,7 +46,14 @@ class EspeakSynthesizer(SentenceSynthesizer):
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        out, err = await process.communicate()
+        try:
+            out, err = await process.communicate()
+        except asyncio.CancelledError:
+            # Interrupted (barge-in, hang-up): do not leave espeak-ng running behind.
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            raise
         if process.returncode != 0 or len(out) < _WAV_HEADER_BYTES:
             raise EngineError(
                 f"espeak-ng a échoué (voix « {self.voice} ») : "
