@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
 from tests.calls.conftest import OPEN, PASSWORD, RunningServer, start_server
 from tests.calls.test_endpoint import finished
@@ -19,7 +20,10 @@ from voicebot.config import load_settings
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-async def running(**overrides: object) -> tuple[RunningServer, object]:
+Handle = tuple[uvicorn.Server, "asyncio.Task[None]"]
+
+
+async def running(**overrides: object) -> tuple[RunningServer, Handle]:
     settings = load_settings(media_password=PASSWORD, **overrides)
     uv, task, port = await start_server(settings)
     state = uv.config.app.state.voicebot  # type: ignore[union-attr]
@@ -30,8 +34,8 @@ async def running(**overrides: object) -> tuple[RunningServer, object]:
     return server, (uv, task)
 
 
-async def stop(handle: object) -> None:
-    uv, task = handle  # type: ignore[misc]
+async def stop(handle: Handle) -> None:
+    uv, task = handle
     uv.should_exit = True
     await task
 
