@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     default_line: str = Field(default="mairie", description="Ligne quand l'appel n'en nomme pas.")
     listen_timeout_ms: int = Field(default=7000, ge=1000, le=60000)
     max_call_s: int = Field(default=900, ge=30, le=7200)
+    audiosocket_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port TCP AudioSocket (Asterisk antérieur à 22.6) ; aucun par défaut.",
+    )
+    audiosocket_rate_hz: Literal[8000, 16000] = 8000
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: LogLevel = "info"

@@ -24,6 +24,7 @@ from voicebot.nlu.understand import Understander
 from voicebot.server.engines import load_engines
 from voicebot.server.media import media_endpoint
 from voicebot.server.state import AppState, Metrics
+from voicebot.telephony.audiosocket import AudioSocketServer
 from voicebot.tts.cache import CachingSynthesizer
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,22 @@ async def preload_prompts(state: AppState) -> None:
     log.info("%d prompts rendered in %.1f s", len(texts), time.monotonic() - started)
 
 
+async def start_audiosocket(state: AppState) -> asyncio.Server | None:
+    """AudioSocket over TCP, for PBXs older than 22.6, when a port is set."""
+    settings = state.settings
+    if settings.audiosocket_port is None:
+        return None
+    server = AudioSocketServer(
+        lambda call_id, sink: state.new_session(
+            call_id, settings.default_line, sink, None, "audiosocket"
+        ),
+        settings.audiosocket_rate_hz,
+    )
+    listener = await asyncio.start_server(server.handle, settings.host, settings.audiosocket_port)
+    log.info("AudioSocket listening on %s:%s", settings.host, settings.audiosocket_port)
+    return listener
+
+
 def create_app(settings: Settings) -> FastAPI:
     content = load_content(settings.prompts_dir)  # a content error stops the start, clearly
 
@@ -71,11 +88,14 @@ def create_app(settings: Settings) -> FastAPI:
             log.warning("VOICEBOT_MEDIA_PASSWORD is not set: every call will be refused")
         app.state.voicebot = state
         preloading = asyncio.create_task(preload_prompts(state))
+        audiosocket = await start_audiosocket(state)
         log.info("voicebot ready: %s", engines.describe())
         try:
             yield
         finally:
             preloading.cancel()
+            if audiosocket is not None:
+                audiosocket.close()
             for session in list(state.sessions.values()):
                 session.caller_hung_up()
             engines.close()

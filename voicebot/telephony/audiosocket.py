@@ -1,0 +1,147 @@
+"""AudioSocket (TCP) for PBXs older than Asterisk 22.6.
+
+Each message: one byte of kind, two bytes of big-endian length, the payload.
+Kinds: 0x00 hang-up, 0x01 the call's UUID (16 bytes), 0x03 a DTMF digit, 0x10
+16-bit PCM at 8 kHz, 0x12 16-bit PCM at 16 kHz, 0xff an error. There is no
+pacing (we send one 20 ms frame every 20 ms), no TLS and no authentication:
+keep it on a private network or loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+from voicebot.calls.session import CallSession, MediaSink
+from voicebot.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+KIND_HANGUP = 0x00
+KIND_UUID = 0x01
+KIND_DTMF = 0x03
+KIND_SLIN8 = 0x10
+KIND_SLIN16 = 0x12
+KIND_ERROR = 0xFF
+AUDIO_KINDS = {KIND_SLIN8: 8000, KIND_SLIN16: 16000}
+MAX_PAYLOAD = 65535
+
+
+def message(kind: int, payload: bytes = b"") -> bytes:
+    if len(payload) > MAX_PAYLOAD:
+        raise UsageError(f"message AudioSocket trop long ({len(payload)} octets)")
+    return bytes([kind]) + len(payload).to_bytes(2, "big") + payload
+
+
+async def read_message(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    header = await reader.readexactly(3)
+    length = int.from_bytes(header[1:3], "big")
+    return header[0], await reader.readexactly(length) if length else b""
+
+
+class AudioSocketSink:
+    """Paces audio toward Asterisk in real time: one 20 ms frame every 20 ms."""
+
+    supports_marks = False
+
+    def __init__(self, writer: asyncio.StreamWriter, sample_rate_hz: int) -> None:
+        self.writer = writer
+        self.sample_rate_hz = sample_rate_hz
+        self.kind = KIND_SLIN16 if sample_rate_hz == 16000 else KIND_SLIN8
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=5)  # 100 ms ahead at most
+        self._pacer = asyncio.create_task(self._pace())
+        self.closed = False
+        self.route: str | None = None
+
+    async def _pace(self) -> None:
+        next_at = time.monotonic()
+        while True:
+            pcm = await self._queue.get()
+            if self.closed:
+                return
+            self.writer.write(message(self.kind, pcm))
+            next_at = max(next_at + 0.02, time.monotonic())
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    async def send_audio(self, pcm: bytes) -> None:
+        if not self.closed:
+            await self._queue.put(pcm)  # waits while 100 ms are queued: sent ≈ played
+
+    async def flush(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
+    async def mark(self, name: str) -> None:
+        return None
+
+    async def hangup(self, route: str) -> None:
+        self.route = route
+        if self.closed:
+            return
+        while not self._queue.empty():  # let the last words go out
+            await asyncio.sleep(0.02)
+        self.closed = True
+        self._pacer.cancel()
+        with contextlib.suppress(ConnectionError):
+            self.writer.write(message(KIND_HANGUP))
+            await self.writer.drain()
+        self.writer.close()
+
+
+class AudioSocketServer:
+    """One TCP connection per call; ``new_session`` builds the call's CallSession."""
+
+    def __init__(
+        self, new_session: Callable[[str, MediaSink], CallSession], sample_rate_hz: int = 8000
+    ) -> None:
+        self.new_session = new_session
+        self.sample_rate_hz = sample_rate_hz
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session: CallSession | None = None
+        task: asyncio.Task[object] | None = None
+        sink: AudioSocketSink | None = None
+        try:
+            while True:
+                try:
+                    kind, payload = await read_message(reader)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    break
+                if kind == KIND_UUID and session is None:
+                    call_id = (
+                        str(uuid.UUID(bytes=payload))
+                        if len(payload) == 16
+                        else (payload.hex() or str(uuid.uuid4()))
+                    )
+                    sink = AudioSocketSink(writer, self.sample_rate_hz)
+                    session = self.new_session(call_id, sink)
+                    task = asyncio.create_task(session.run())
+                    task.add_done_callback(lambda _: writer.close())
+                elif kind in AUDIO_KINDS and session is not None:
+                    if AUDIO_KINDS[kind] != self.sample_rate_hz:
+                        log.warning(
+                            "audiosocket: %s Hz audio on a %s Hz call, ignored",
+                            AUDIO_KINDS[kind],
+                            self.sample_rate_hz,
+                        )
+                        continue
+                    session.feed_audio(payload)
+                elif kind == KIND_DTMF and session is not None:
+                    session.feed_dtmf(payload.decode(errors="replace")[:1])
+                elif kind == KIND_HANGUP:
+                    break
+                elif kind == KIND_ERROR:
+                    log.warning("audiosocket: Asterisk reports an error %s", payload.hex())
+        finally:
+            if session is not None and not session.ended.is_set():
+                session.caller_hung_up()
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if sink is not None:
+                sink.closed = True
+            writer.close()
