@@ -168,11 +168,8 @@ class RecognizerPool:
         max_idle: int = 4,
         max_audio_s: float = 300.0,
         warmup: AudioFrame | None = None,
-        min_idle: int = 0,
     ) -> None:
         self.model = model
-        self.min_idle = min_idle
-        self._refilling: asyncio.Task[None] | None = None
         self.pool = pool
         self.warmup = warmup
         """Speech decoded once by each new recogniser (see :meth:`_create`)."""
@@ -214,31 +211,8 @@ class RecognizerPool:
 
     async def acquire(self) -> VoskRecognizer:
         if self._idle:
-            recognizer = self._idle.pop()
-            self._refill()
-            return recognizer
+            return self._idle.pop()
         return await self._create()
-
-    def _refill(self) -> None:
-        """Keep ``min_idle`` spares: warm the next one in the background, before it is needed."""
-        if self.min_idle and len(self._idle) < self.min_idle and self._refilling is None:
-            self._refilling = asyncio.create_task(self._refill_one())
-
-    async def _refill_one(self) -> None:
-        try:
-            recognizer = await self._create()
-        except (EngineError, RuntimeError) as exc:  # RuntimeError: the pool is shutting down
-            log.warning("could not warm a spare recogniser: %s", exc)
-            self._refilling = None
-            return
-        self._refilling = None
-        if len(self._idle) < self.max_idle:
-            self._idle.append(recognizer)
-        self._refill()
-
-    def close(self) -> None:
-        if self._refilling is not None:
-            self._refilling.cancel()
 
     async def release(self, recognizer: VoskRecognizer) -> None:
         if recognizer.audio_decoded_s > self.max_audio_s or len(self._idle) >= self.max_idle:

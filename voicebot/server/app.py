@@ -98,8 +98,6 @@ def create_app(settings: Settings) -> FastAPI:
                 audiosocket.close()
             for session in list(state.sessions.values()):
                 session.caller_hung_up()
-            for pool in state.pools.values():
-                pool.close()
             engines.close()
 
     app = FastAPI(title="voicebot", version=__version__, lifespan=lifespan)

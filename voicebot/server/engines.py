@@ -60,8 +60,6 @@ class LoadedEngines:
         }
 
     def close(self) -> None:
-        if self.recognizers is not None:
-            self.recognizers.close()
         self.asr_pool.shutdown()
         self.tts_pool.shutdown()
 
@@ -90,7 +88,6 @@ async def load_engines(settings: Settings) -> LoadedEngines:
         settings.asr_alternatives,
         max_idle=16,
         warmup=warmup,
-        min_idle=2,
     )
     engines.warmup = warmup
     await engines.recognizers.warm(settings.asr_warm_recognizers)

@@ -93,7 +93,6 @@ class AppState:
                 self.settings.asr_alternatives,
                 max_idle=16,
                 warmup=self.engines.warmup,
-                min_idle=2,
             )
         return self.pools[rate_hz]
 
