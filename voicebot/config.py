@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     asr_workers: int = Field(default_factory=_default_workers, ge=1, le=256)
     asr_alternatives: int = Field(default=3, ge=0, le=20)
     asr_warm_recognizers: int = Field(
-        default=8, ge=0, le=64, description="Recogniseurs prêts d'avance (les premiers appels)."
+        default=12, ge=0, le=64, description="Recogniseurs prêts d'avance (les premiers appels)."
     )
     tts_engine: TtsEngineChoice = "auto"
     tts_voice: str = Field(

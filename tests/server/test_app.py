@@ -32,7 +32,7 @@ def test_ready_with_speech_when_a_recogniser_is_installed(
         assert ready.status_code == 200
         body = ready.json()
         assert body["ready"] is True and body["mode"] == "speech"
-        assert body["asr"]["idle_recognizers"] == 8  # warmed before the first call
+        assert body["asr"]["idle_recognizers"] == 12  # warmed before the first call
         assert body["tts"]["engine"] == "piper"
 
 
