@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest_asyncio
 import uvicorn
 
+from tests.local_server import free_port
 from voicebot.calls.simulator import SimulatedCall
 from voicebot.config import Settings, load_settings
 from voicebot.server.app import create_app
@@ -20,12 +20,6 @@ from voicebot.server.state import AppState
 
 PASSWORD = "secret-test"
 OPEN = datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))  # agents answer
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

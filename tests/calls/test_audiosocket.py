@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.calls.conftest import free_port
 from tests.calls.test_endpoint import finished
 from tests.calls.test_resilience import running, stop
 from tests.conftest import espeak_speech
+from tests.local_server import free_port
 from voicebot.telephony.audiosocket import (
     KIND_DTMF,
     KIND_HANGUP,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -243,7 +242,7 @@ def test_rh_line(understander: Understander) -> None:
     assert call.state.pending_intent == "rh_conges" and spoken(answer)
 
 
-def test_ended_call_ignores_events(understander: Understander, tmp_path: Path) -> None:
+def test_ended_call_ignores_events(understander: Understander) -> None:
     call = Call(understander)
     call.send(Keypad("0"))
     assert call.send(Heard("allô")) == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 import httpx
 from fastapi.testclient import TestClient
 
+from tests.local_server import free_port
 from voicebot.config import load_settings
 from voicebot.server.app import create_app
 
@@ -43,12 +43,6 @@ def test_keypad_only_mode_without_a_french_model(tmp_path: Path) -> None:
         assert body["ready"] is True and body["mode"] == "keypad_only"
         assert "voicebot models pull vosk-model-small-fr-0.22" in body["asr"]["problem"]
         assert body["tts"]["engine"] == "espeak-ng"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_serve_command_starts_and_answers(tmp_path: Path, korean_model_dir: Path) -> None:

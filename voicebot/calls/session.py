@@ -104,7 +104,6 @@ class _Speech:
     text: str
     marks: set[str] = field(default_factory=set)
     done: asyncio.Event = field(default_factory=asyncio.Event)
-    heard_all: bool = True
     turn: Turn | None = None
 
 
@@ -388,7 +387,6 @@ class CallSession:
             self._speak_task.cancel()
         if flush:
             await self.sink.flush()
-            speech.heard_all = False
             if speech.turn is not None:
                 speech.turn.heard_fully = False
         speech.done.set()
