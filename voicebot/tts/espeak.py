@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
+import subprocess
 
 from voicebot.errors import EngineError
 from voicebot.tts.base import SentenceSynthesizer
@@ -34,26 +34,19 @@ class EspeakSynthesizer(SentenceSynthesizer):
         self.words_per_minute = words_per_minute
 
     async def _sentence_pcm(self, sentence: str, speed: float) -> bytes:
+        # A blocking run in a thread: espeak-ng takes milliseconds, and unlike an asyncio
+        # subprocess nothing is left open if the call is cancelled mid-way (barge-in).
+        return await asyncio.to_thread(self._speak_blocking, sentence, speed)
+
+    def _speak_blocking(self, sentence: str, speed: float) -> bytes:
         wpm = str(round(self.words_per_minute * speed))
-        process = await asyncio.create_subprocess_exec(
-            self._binary,
-            "-v",
-            self.voice,
-            "-s",
-            wpm,
-            "--stdout",
-            sentence,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+        process = subprocess.run(
+            [self._binary, "-v", self.voice, "-s", wpm, "--stdout", sentence],
+            capture_output=True,
+            timeout=30,
+            check=False,
         )
-        try:
-            out, err = await process.communicate()
-        except asyncio.CancelledError:
-            # Interrupted (barge-in, hang-up): do not leave espeak-ng running behind.
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
-            raise
+        out, err = process.stdout, process.stderr
         if process.returncode != 0 or len(out) < _WAV_HEADER_BYTES:
             raise EngineError(
                 f"espeak-ng a échoué (voix « {self.voice} ») : "
