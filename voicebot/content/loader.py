@@ -292,13 +292,7 @@ def _load_line(folder: Path, service: Service, problems: _Problems) -> Line | No
         examples = _str_list(raw.get("examples"), intents_path, f"{entry}.examples", problems)
         if not examples:
             problems.add(intents_path, entry, "aucun exemple de phrase")
-        for example in examples:
-            key = " ".join(example.lower().split())
-            other = owner.setdefault(key, str(intent_id))
-            if other != intent_id:
-                problems.add(
-                    intents_path, entry, f"l'exemple « {example} » est aussi sous « {other} »"
-                )
+        _claim_examples(examples, str(intent_id), owner, intents_path, entry, problems)
         answers = _load_answers(raw, intents_path, entry, intent_slots, slots, service, problems)
         if kind == "task" and not any(not a.when for a in answers):
             problems.add(intents_path, entry, "réponse par défaut manquante (une sans « when »)")
@@ -341,17 +335,28 @@ def _load_line(folder: Path, service: Service, problems: _Problems) -> Line | No
     )
 
 
+def _claim_examples(
+    examples: tuple[str, ...],
+    intent: str,
+    owner: dict[str, str],
+    path: Path,
+    entry: str,
+    problems: _Problems,
+) -> None:
+    """Record which intent each example belongs to; the same phrase under two is an error."""
+    for example in examples:
+        other = owner.setdefault(" ".join(example.lower().split()), intent)
+        if other != intent:
+            problems.add(path, entry, f"l'exemple « {example} » est aussi sous « {other} »")
+
+
 def _load_out_of_scope(path: Path, owner: dict[str, str], problems: _Problems) -> Intent | None:
     """Requests that are not the line's business, so that they are recognised as such."""
     if not path.exists():
         return None
     data = _read_yaml(path, problems)
     examples = _str_list(data.get("examples"), path, "examples", problems)
-    for example in examples:
-        key = " ".join(example.lower().split())
-        other = owner.setdefault(key, OUT_OF_SCOPE)
-        if other != OUT_OF_SCOPE:
-            problems.add(path, "examples", f"l'exemple « {example} » est aussi sous « {other} »")
+    _claim_examples(examples, OUT_OF_SCOPE, owner, path, "examples", problems)
     return Intent(id=OUT_OF_SCOPE, label="", kind="reject", examples=examples)
 
 
