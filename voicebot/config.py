@@ -87,6 +87,20 @@ class Settings(BaseSettings):
         description="Port TCP AudioSocket (Asterisk antérieur à 22.6) ; aucun par défaut.",
     )
     audiosocket_rate_hz: Literal[8000, 16000] = 8000
+    ari_url: str | None = Field(
+        default=None,
+        description="ARI d'Asterisk (http://127.0.0.1:8088/ari) ; sans lui, mode Dial() simple.",
+    )
+    ari_username: str = "voicebot"
+    ari_password: SecretStr | None = None
+    ari_app: str = Field(default="voicebot", description="Nom de l'application Stasis.")
+    ari_media_connection: str = Field(
+        default="voicebot", description="Connexion de websocket_client.conf vers /media."
+    )
+    ari_media_format: Literal["slin16", "slin", "ulaw", "alaw"] = "slin16"
+    handoff_context: str = Field(
+        default="handoff", description="Contexte du plan de numérotation qui mène aux agents."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: LogLevel = "info"

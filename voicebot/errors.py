@@ -64,3 +64,9 @@ class ContentError(VoicebotError):
     """The content under prompts/ is invalid (unknown intent, missing answer...)."""
 
     exit_code = 8
+
+
+class TelephonyError(VoicebotError):
+    """Asterisk refused a request or cannot be reached (ARI)."""
+
+    exit_code = 9

@@ -109,6 +109,31 @@ def test_broken_content_names_file_and_entry(
     ), problems
 
 
+def _holidays_not_a_boolean(data: dict) -> None:  # type: ignore[type-arg]
+    data["closed_on_public_holidays"] = "oui"
+
+
+def _hours_past_midnight(data: dict) -> None:  # type: ignore[type-arg]
+    data["hours"]["lundi"] = ["08:30-24:30"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "entry", "problem"),
+    [
+        (_holidays_not_a_boolean, "closed_on_public_holidays", "attendu true ou false"),
+        (_hours_past_midnight, "hours.lundi", "heure impossible"),
+    ],
+)
+def test_broken_service_names_the_entry(
+    tmp_path: Path, edit: Edit, entry: str, problem: str
+) -> None:
+    root = broken_copy(tmp_path, "service.yaml", edit)
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    problems: list[str] = caught.value.problems  # type: ignore[attr-defined]
+    assert any(entry in p and problem in p for p in problems), problems
+
+
 def test_bad_yaml_names_the_line(tmp_path: Path) -> None:
     root = tmp_path / "prompts"
     shutil.copytree(PROMPTS, root)

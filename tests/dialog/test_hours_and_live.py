@@ -56,6 +56,19 @@ def test_agents_available(moment: datetime, open_: bool) -> None:
     assert agents_available(SERVICE, moment.replace(tzinfo=PARIS)) is open_
 
 
+def test_a_desk_open_every_day_and_all_night() -> None:
+    """``24:00`` ends a period at midnight; holidays can be working days."""
+    always = Service(
+        name="Astreinte",
+        timezone="Europe/Paris",
+        hours={d: ((time(0, 0), time.max),) for d in range(7)},
+        closed_on_public_holidays=False,
+    )
+    for moment in (datetime(2026, 12, 25, 23, 59, 30), datetime(2026, 11, 11, 0, 0)):
+        assert agents_available(always, moment.replace(tzinfo=PARIS))
+    assert not agents_available(SERVICE, datetime(2026, 12, 25, 10, 0, tzinfo=PARIS))
+
+
 def test_hours_are_read_in_the_service_time_zone() -> None:
     # 09:30 UTC in winter is 10:30 in Paris: open; 07:00 UTC is 08:00 in Paris: not yet.
     assert agents_available(SERVICE, datetime(2026, 11, 26, 9, 30, tzinfo=ZoneInfo("UTC")))

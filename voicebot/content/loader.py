@@ -134,7 +134,9 @@ def _load_service(path: Path, problems: _Problems) -> Service:
                 continue
             h1, m1, h2, m2 = (int(g) for g in match.groups())
             try:
-                start, end = time(h1, m1), time(h2, m2)
+                # "24:00" closes a period at the end of the day.
+                start = time(h1, m1)
+                end = time.max if (h2, m2) == (24, 0) else time(h2, m2)
             except ValueError:
                 problems.add(path, f"hours.{day}", f"plage « {period} » : heure impossible")
                 continue
@@ -156,12 +158,17 @@ def _load_service(path: Path, problems: _Problems) -> Service:
         else {}
     )
     gbfs = data.get("gbfs_url")
+    holidays_closed = data.get("closed_on_public_holidays", True)
+    if not isinstance(holidays_closed, bool):
+        problems.add(path, "closed_on_public_holidays", "attendu true ou false")
+        holidays_closed = True
     return Service(
         name=_text(data, "name", path, "name", problems),
         timezone=_text(data, "timezone", path, "timezone", problems, required=False)
         or "Europe/Paris",
         hours=hours,
         closed_dates=tuple(closed),
+        closed_on_public_holidays=holidays_closed,
         gbfs_url=str(gbfs).strip() if gbfs else None,
         sms_enabled=data.get("sms_enabled") is True,
         facts=facts,

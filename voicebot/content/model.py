@@ -91,6 +91,7 @@ class Service:
     hours: dict[int, tuple[tuple[time, time], ...]]
     """Weekday (0 = Monday) → opening periods of the agents."""
     closed_dates: tuple[date, ...] = ()
+    closed_on_public_holidays: bool = True
     gbfs_url: str | None = None
     sms_enabled: bool = False
     facts: dict[str, str] = field(default_factory=dict)

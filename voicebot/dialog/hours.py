@@ -50,7 +50,8 @@ def agents_available(service: Service, now: datetime) -> bool:
     """Whether a hand-over can reach an agent right now."""
     local = local_time(service, now)
     today = local.date()
-    if today in french_holidays(today.year) or today in service.closed_dates:
+    holiday = service.closed_on_public_holidays and today in french_holidays(today.year)
+    if holiday or today in service.closed_dates:
         return False
     moment = local.time()
     return any(start <= moment < end for start, end in service.hours.get(today.weekday(), ()))

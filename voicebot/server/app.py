@@ -24,6 +24,7 @@ from voicebot.nlu.understand import Understander
 from voicebot.server.engines import load_engines
 from voicebot.server.media import media_endpoint
 from voicebot.server.state import AppState, Metrics
+from voicebot.telephony.ari import AriController
 from voicebot.telephony.audiosocket import AudioSocketServer
 from voicebot.tts.cache import CachingSynthesizer
 
@@ -66,6 +67,21 @@ async def start_audiosocket(state: AppState) -> asyncio.Server | None:
     return listener
 
 
+def start_ari(state: AppState) -> tuple[AriController, asyncio.Task[None]] | None:
+    """ARI control of calls when VOICEBOT_ARI_URL is set (else plain dialplan mode)."""
+    if state.settings.ari_url is None:
+        return None
+
+    def dtmf(call_id: str, digit: str) -> None:
+        session = state.sessions.get(call_id)
+        if session is not None:
+            session.feed_dtmf(digit)
+
+    controller = AriController(state.settings, state.registry.get, dtmf)
+    state.ari = controller
+    return controller, asyncio.create_task(controller.run(), name="ari")
+
+
 def create_app(settings: Settings) -> FastAPI:
     content = load_content(settings.prompts_dir)  # a content error stops the start, clearly
 
@@ -89,11 +105,16 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.voicebot = state
         preloading = asyncio.create_task(preload_prompts(state))
         audiosocket = await start_audiosocket(state)
+        ari = start_ari(state)
         log.info("voicebot ready: %s", engines.describe())
         try:
             yield
         finally:
             preloading.cancel()
+            if ari is not None:
+                controller, listening = ari
+                listening.cancel()
+                await controller.close()
             if audiosocket is not None:
                 audiosocket.close()
             for session in list(state.sessions.values()):
@@ -125,6 +146,7 @@ def create_app(settings: Settings) -> FastAPI:
             "active_calls": len(state.registry.active),
             "prompts_ready": state.prompts_ready,
             "credentials": state.settings.media_password is not None,
+            "ari": state.ari_status,
         }
         return JSONResponse(body)
 

@@ -171,7 +171,9 @@ class MediaCall:
             return await self.start(event.data, event.channel_variables)
         session = self.session
         if event.event == "DTMF_END" and session is not None:
-            session.feed_dtmf(str(event.data.get("digit", "")))
+            ari = self.state.ari
+            if ari is None or not ari.owns(session.call_id):  # else ARI reports the key
+                session.feed_dtmf(str(event.data.get("digit", "")))
         elif event.event == "MEDIA_MARK_PROCESSED" and session is not None:
             session.mark_played(str(event.data.get("correlation_id", "")))
         elif event.event == "MEDIA_XOFF" and self.sink is not None:

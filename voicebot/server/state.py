@@ -17,6 +17,7 @@ from voicebot.live.gbfs import GbfsClient
 from voicebot.nlu.slots import match_station
 from voicebot.nlu.understand import Understander
 from voicebot.server.engines import LoadedEngines
+from voicebot.telephony.ari import AriController
 from voicebot.tts.cache import CachingSynthesizer
 
 
@@ -78,8 +79,16 @@ class AppState:
     pools: dict[int, RecognizerPool] = field(default_factory=dict)
     sessions: dict[str, CallSession] = field(default_factory=dict)
     prompts_ready: bool = False
+    ari: AriController | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     """When calls happen (agents' hours); tests set it."""
+
+    @property
+    def ari_status(self) -> str:
+        """``off`` (plain dialplan mode), ``connected`` or ``disconnected``."""
+        if self.ari is None:
+            return "off"
+        return "connected" if self.ari.connected.is_set() else "disconnected"
 
     def recognizers(self, rate_hz: int) -> RecognizerPool | None:
         model = self.engines.asr_model

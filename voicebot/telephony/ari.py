@@ -1,0 +1,316 @@
+"""ARI control of calls (Asterisk 22.6+): the dialplan runs ``Stasis(voicebot,<line>)``.
+
+For each caller entering the app: answer, create a mixing bridge, put the
+caller in it, create an externalMedia channel (``transport=websocket``) that
+makes Asterisk connect to our ``/media`` endpoint, and bridge it too. The call
+itself is then carried by the media endpoint's :class:`CallSession`.
+
+When the bot's leg ends, the caller is either hung up (the call was resolved)
+or handed over: channel variables name the call, the reason and the intent,
+and the caller continues into the ``handoff`` context, which queues it for
+the agents. Whatever fails on our side (the media connection, a REST call),
+the caller goes to the queue: a caller is never lost because of us.
+
+The events socket reconnects by itself when Asterisk restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+import httpx
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketException
+
+from voicebot.calls.record import CallRecord
+from voicebot.config import Settings
+from voicebot.errors import TelephonyError
+
+log = logging.getLogger(__name__)
+
+MEDIA_SUFFIX = "-bot"
+RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+class AriRest:
+    """The few REST requests the controller makes, with errors that say what failed."""
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.ari_url is None or settings.ari_password is None:
+            raise TelephonyError(
+                "ARI non configuré",
+                hint="définissez VOICEBOT_ARI_URL et VOICEBOT_ARI_PASSWORD (voir ari.conf)",
+            )
+        self.base = settings.ari_url.rstrip("/")
+        self.auth = (settings.ari_username, settings.ari_password.get_secret_value())
+        self.client = httpx.AsyncClient(auth=self.auth, timeout=5.0)
+
+    async def request(self, method: str, path: str, **params: str) -> Any:
+        url = f"{self.base}{path}"
+        try:
+            response = await self.client.request(method, url, params=params or None)
+        except httpx.HTTPError as exc:
+            raise TelephonyError(
+                f"ARI injoignable ({method} {path}) : {exc}",
+                hint="vérifiez qu'Asterisk tourne et que http.conf active le serveur HTTP",
+            ) from None
+        if response.status_code >= 400:
+            raise TelephonyError(
+                f"ARI a refusé {method} {path} : {response.status_code} {response.text[:200]}"
+            )
+        return response.json() if response.content else None
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+@dataclass
+class AriCall:
+    """One caller in the Stasis app, and what was created for it."""
+
+    channel_id: str
+    line: str
+    caller: str | None
+    bridge_id: str | None = None
+    media_id: str | None = None
+    caller_gone: bool = False
+    routed: bool = False
+
+
+class AriController:
+    """Owns calls entering the Stasis app; one per process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        records: Callable[[str], CallRecord | None],
+        dtmf: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.rest = AriRest(settings)
+        self.records = records
+        self.dtmf = dtmf
+        self.calls: dict[str, AriCall] = {}
+        self.media_of: dict[str, str] = {}
+        """externalMedia channel id → caller channel id."""
+        self.connected = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def owns(self, call_id: str) -> bool:
+        """Whether this call's keys come from ARI (then the media socket's are duplicates)."""
+        return call_id in self.calls
+
+    # ------------------------------------------------------------ events socket
+    def events_url(self) -> str:
+        parts = urlsplit(self.rest.base)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        query = urlencode({"app": self.settings.ari_app, "subscribeAll": "false"})
+        return urlunsplit((scheme, parts.netloc, f"{parts.path}/events", query, ""))
+
+    async def run(self) -> None:
+        """Listen to Asterisk for ever, reconnecting after a restart or a network cut."""
+        user, password = self.rest.auth
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers = {"Authorization": f"Basic {token}"}
+        attempt = 0
+        while True:
+            try:
+                async with connect(
+                    self.events_url(), additional_headers=headers, open_timeout=5
+                ) as socket:
+                    attempt = 0
+                    self.connected.set()
+                    log.info("ARI: connected, Stasis app « %s »", self.settings.ari_app)
+                    async for message in socket:
+                        self._spawn(self.on_event(json.loads(message)))
+            except InvalidStatus as exc:
+                status = exc.response.status_code
+                log.error(
+                    "ARI: %s refused the events socket (%s): check ari.conf user and password",
+                    self.events_url(),
+                    status,
+                )
+            except (OSError, InvalidHandshake, WebSocketException, TimeoutError) as exc:
+                if self.connected.is_set() or attempt == 0:
+                    log.warning("ARI: events socket lost or unreachable (%s); retrying", exc)
+            self.connected.clear()
+            delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for call in list(self.calls.values()):
+            with contextlib.suppress(TelephonyError):
+                await self._hand_over(call, "bot_stopped", None)
+        await self.rest.close()
+
+    # ------------------------------------------------------------ events
+    async def on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        channel = event.get("channel") or {}
+        channel_id = str(channel.get("id", ""))
+        try:
+            if kind == "StasisStart":
+                await self._stasis_start(channel_id, channel, event.get("args") or [])
+            elif kind == "StasisEnd":
+                await self._stasis_end(channel_id)
+            elif kind == "ChannelDtmfReceived" and channel_id in self.calls and self.dtmf:
+                self.dtmf(channel_id, str(event.get("digit", "")))
+        except TelephonyError as exc:
+            log.error("ARI: %s", exc)
+
+    async def _stasis_start(
+        self, channel_id: str, channel: dict[str, Any], args: list[Any]
+    ) -> None:
+        if channel_id in self.media_of:
+            await self._media_up(channel_id)
+            return
+        if channel_id.endswith(MEDIA_SUFFIX):
+            return  # a bot leg this process no longer knows (restarted): ends by itself
+        line = str(args[0]) if args and args[0] else self.settings.default_line
+        number = (channel.get("caller") or {}).get("number") or None
+        call = AriCall(channel_id, line, number)
+        self.calls[channel_id] = call
+        log.info("ARI: call %s on line %s from %s", channel_id, line, number or "?")
+        try:
+            await self.rest.request("POST", f"/channels/{channel_id}/answer")
+            bridge = await self.rest.request(
+                "POST", "/bridges", type="mixing", name=f"voicebot-{channel_id}"
+            )
+            call.bridge_id = str(bridge["id"])
+            await self.rest.request(
+                "POST", f"/bridges/{call.bridge_id}/addChannel", channel=channel_id
+            )
+            media_id = f"{channel_id}{MEDIA_SUFFIX}"
+            self.media_of[media_id] = channel_id
+            call.media_id = media_id
+            await self.rest.request(
+                "POST",
+                "/channels/externalMedia",
+                app=self.settings.ari_app,
+                channelId=media_id,
+                external_host=self.settings.ari_media_connection,
+                transport="websocket",
+                encapsulation="none",
+                format=self.settings.ari_media_format,
+                transport_data=self._dial_options(call),
+            )
+        except TelephonyError as exc:
+            log.error("ARI: call %s could not reach the bot (%s): to the queue", channel_id, exc)
+            await self._hand_over(call, "bot_unavailable", None)
+
+    async def _media_up(self, media_id: str) -> None:
+        """The bot's leg is connected and in the app: bridge it with its caller."""
+        call = self.calls.get(self.media_of[media_id])
+        if call is None or call.caller_gone or call.bridge_id is None:
+            with contextlib.suppress(TelephonyError):
+                await self.rest.request("DELETE", f"/channels/{media_id}")
+            return
+        try:
+            await self.rest.request(
+                "POST", f"/bridges/{call.bridge_id}/addChannel", channel=media_id
+            )
+        except TelephonyError as exc:
+            log.error("ARI: call %s: the bot's leg could not be bridged (%s)", call.channel_id, exc)
+            await self._hand_over(call, "bot_unavailable", None)
+
+    def _dial_options(self, call: AriCall) -> str:
+        """``f(json)v(...)``: JSON control, and the line, call and caller for /media."""
+        params = {"line": call.line, "call": call.channel_id}
+        if call.caller:
+            params["caller"] = call.caller
+        encoded = ",".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
+        return f"f(json)v({encoded})"
+
+    async def _stasis_end(self, channel_id: str) -> None:
+        if channel_id in self.media_of:
+            caller_id = self.media_of.pop(channel_id)
+            call = self.calls.get(caller_id)
+            if call is not None:
+                call.media_id = None
+                await self._bot_done(call)
+            return
+        call = self.calls.get(channel_id)
+        if call is None:
+            return
+        call.caller_gone = True
+        if not call.routed:
+            log.info("ARI: caller %s left", channel_id)
+        await self._clean_up(call)
+
+    async def _bot_done(self, call: AriCall) -> None:
+        """The bot's leg ended: hang up a resolved call, hand any other over."""
+        if call.caller_gone or call.routed:
+            await self._clean_up(call)
+            return
+        await asyncio.sleep(0)  # let the session record its outcome first
+        record = self.records(call.channel_id)
+        if record is not None and record.route == "hangup":
+            call.routed = True
+            with contextlib.suppress(TelephonyError):
+                await self.rest.request("DELETE", f"/channels/{call.channel_id}")
+            await self._clean_up(call)
+            return
+        reason = record.handover_reason if record is not None else None
+        if record is not None and record.outcome != "handed_over":
+            # The bot's leg was lost before it routed the call: still a hand-over.
+            record.outcome, record.route = "handed_over", "queue"
+            record.handover_reason = reason = "media_lost"
+        intent = record.intents[-1] if record is not None and record.intents else None
+        await self._hand_over(call, reason or "media_lost", intent)
+
+    async def _hand_over(self, call: AriCall, reason: str, intent: str | None) -> None:
+        """Name the call on the caller's channel and send it to the agents' queue."""
+        if call.routed or call.caller_gone:
+            await self._clean_up(call)
+            return
+        call.routed = True
+        variables = {
+            "VOICEBOT_CALL_ID": call.channel_id,
+            "VOICEBOT_REASON": reason,
+            "VOICEBOT_INTENT": intent or "",
+            "VOICEBOT_LINE": call.line,
+        }
+        try:
+            for name, value in variables.items():
+                await self.rest.request(
+                    "POST", f"/channels/{call.channel_id}/variable", variable=name, value=value
+                )
+            await self.rest.request(
+                "POST",
+                f"/channels/{call.channel_id}/continue",
+                context=self.settings.handoff_context,
+                extension="s",
+                priority="1",
+            )
+            log.info("ARI: call %s handed over (%s)", call.channel_id, reason)
+        finally:
+            await self._clean_up(call)
+
+    async def _clean_up(self, call: AriCall) -> None:
+        """Hang up the bot's leg and destroy the bridge; forget the call."""
+        self.calls.pop(call.channel_id, None)
+        if call.media_id is not None:
+            self.media_of.pop(call.media_id, None)
+            media, call.media_id = call.media_id, None
+            with contextlib.suppress(TelephonyError):
+                await self.rest.request("DELETE", f"/channels/{media}")
+        if call.bridge_id is not None:
+            bridge, call.bridge_id = call.bridge_id, None
+            with contextlib.suppress(TelephonyError):
+                await self.rest.request("DELETE", f"/bridges/{bridge}")
