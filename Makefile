@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEFAULT_MODELS := vosk-model-small-fr-0.22 fr_FR-siwis-medium
 
-.PHONY: run test install install-test system-deps lint clean
+.PHONY: run test install install-test system-deps sandbox lint clean
 
 system-deps:
 	./scripts/system-deps.sh
@@ -29,13 +29,18 @@ run: install
 	$(BIN)/voicebot doctor || true
 	$(BIN)/voicebot serve
 
+# The test Asterisk 22 (Debian sid tree, built once and cached under var/): needs root.
+sandbox:
+	./telephony/sandbox/sandbox.sh build
+
 lint:
 	$(BIN)/ruff check voicebot tests
 	$(BIN)/ruff format --check voicebot tests
 	$(BIN)/mypy
 
-test: install-test lint
+test: install-test sandbox lint
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var
+	-./telephony/sandbox/sandbox.sh stop
+	rm -rf --one-file-system $(VENV) .pytest_cache .mypy_cache .ruff_cache var

@@ -37,6 +37,11 @@ need_root() {
   [ "$(id -u)" -eq 0 ] || die "il faut être root (debootstrap, chroot) : sudo $0 $*"
 }
 
+# debootstrap, mount and chroot need root: go through sudo when it is there.
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && [ "${1:-}" != "" ]; then
+  exec sudo -E "$0" "$@"
+fi
+
 host_packages() {
   local missing=()
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
@@ -154,7 +159,6 @@ stop() {
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$pidfile"
   fi
-  pkill -9 -f "^asterisk -f -n" 2>/dev/null || true
   unmounts
 }
 

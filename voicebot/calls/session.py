@@ -172,6 +172,8 @@ class CallSession:
         if speech is not None and name in speech.marks:
             speech.marks.discard(name)
             if not speech.marks and self._speak_task is not None and self._speak_task.done():
+                if speech.turn is not None and speech.turn.heard_fully is None:
+                    speech.turn.heard_fully = True  # Asterisk played the last mark
                 speech.done.set()
 
     def caller_hung_up(self) -> None:
@@ -241,6 +243,9 @@ class CallSession:
                 await task
         if self._hung_up_by_caller and self.record.outcome is None:
             self.record.outcome = "abandoned"
+        speech = self._speaking
+        if speech is not None and not speech.done.is_set() and speech.turn is not None:
+            speech.turn.heard_fully = False  # the line closed while it was being said
         if self._recognizer is not None and self.services.recognizers is not None:
             with contextlib.suppress(VoicebotError):
                 await self.services.recognizers.release(self._recognizer)

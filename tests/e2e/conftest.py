@@ -1,0 +1,260 @@
+"""Real calls through a real Asterisk 22: the sandbox PBX, voicebot serve, SIPp phones.
+
+The sandbox (``telephony/sandbox/sandbox.sh``) is built once and started for
+the session; ``voicebot serve`` runs as its own process with the shipped test
+models and ARI control; SIPp plays the callers and an auto-answering agent.
+Content comes from a copy of ``prompts/`` whose agents answer at any hour, so
+hand-overs reach the queue whatever the day the tests run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.local_server import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+SANDBOX = REPO / "telephony" / "sandbox" / "sandbox.sh"
+AGENT_SCENARIO = REPO / "telephony" / "sandbox" / "sipp" / "agent.xml"
+ROOT = Path(os.environ.get("SANDBOX_ROOT", REPO / "var" / "sandbox-root"))
+ARI_AUTH = ("voicebot", "sandbox-ari")
+MEDIA_PASSWORD = "sandbox-media"
+SIP_PORT = 5060
+ARI_PORT = 8088
+AGENT_PORT = 5070
+
+
+@dataclass
+class Sandbox:
+    env: dict[str, str]
+    bot_port: int
+
+    def run(self, *args: str) -> str:
+        result = subprocess.run(
+            [str(SANDBOX), *args], env=self.env, capture_output=True, text=True, timeout=600
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"sandbox.sh {' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout
+
+    def ari(self, path: str) -> Any:
+        response = httpx.get(f"http://127.0.0.1:{ARI_PORT}/ari{path}", auth=ARI_AUTH, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def idle(self, timeout: float = 15.0) -> bool:
+        """No channel and no bridge left in Asterisk."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.ari("/channels") and not self.ari("/bridges"):
+                return True
+            time.sleep(0.2)
+        return False
+
+    def heard(self, call_id: str, timeout: float = 15.0) -> tuple[bytes, int]:
+        """What the caller heard (MixMonitor ``t()``), as 16-bit PCM and its rate."""
+        path = ROOT / "var" / "spool" / "asterisk" / "monitor" / f"{call_id}-heard.wav"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            # MixMonitor writes the header's sizes when the channel hangs up.
+            if path.exists() and not any(c["id"] == call_id for c in self.ari("/channels")):
+                with wave.open(str(path), "rb") as wav:
+                    if wav.getnframes() > 0:
+                        return wav.readframes(wav.getnframes()), wav.getframerate()
+            time.sleep(0.2)
+        raise AssertionError(f"no recording {path}")
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    bot_port = free_port()
+    env = {
+        **os.environ,
+        "SANDBOX_ROOT": str(ROOT),
+        "SANDBOX_BOT_PORT": str(bot_port),
+        "SANDBOX_SIP_PORT": str(SIP_PORT),
+        "SANDBOX_ARI_PORT": str(ARI_PORT),
+        "SANDBOX_AGENT_PORT": str(AGENT_PORT),
+        "SANDBOX_ARI_USERNAME": ARI_AUTH[0],
+        "SANDBOX_ARI_PASSWORD": ARI_AUTH[1],
+        "SANDBOX_MEDIA_PASSWORD": MEDIA_PASSWORD,
+    }
+    box = Sandbox(env, bot_port)
+    box.run("build")
+    box.run("start")
+    yield box
+    box.run("stop")
+
+
+def always_open_content(target: Path) -> Path:
+    """The shipped content, with agents answering every hour of every day."""
+    shutil.copytree(REPO / "prompts", target)
+    service = target / "service.yaml"
+    data = yaml.safe_load(service.read_text())
+    days = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+    data["hours"] = {day: ["00:00-24:00"] for day in days}
+    data["closed_dates"] = []
+    data["closed_on_public_holidays"] = False
+    service.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return target
+
+
+@dataclass
+class Bot:
+    """``voicebot serve`` as its own process, as an administration runs it."""
+
+    env: dict[str, str]
+    port: int
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    records_seen: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 180.0) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "voicebot", "serve"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"voicebot serve exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                ready = httpx.get(f"{self.url}/readyz", timeout=2).json()
+                if ready.get("prompts_ready") and ready.get("ari") == "connected":
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"voicebot serve not ready:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def record(self, caller: str, timeout: float = 20.0) -> dict[str, Any]:
+        """The finished record of the call from ``caller`` (a number each test owns)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            recent = httpx.get(f"{self.url}/calls", timeout=5).json()["recent"]
+            mine = [r for r in recent if r["caller"] == caller]
+            if mine:
+                return dict(mine[-1])
+            time.sleep(0.2)
+        raise AssertionError(f"no finished call from {caller}")
+
+    def active_calls(self) -> int:
+        return int(httpx.get(f"{self.url}/readyz", timeout=5).json()["active_calls"])
+
+
+@pytest.fixture(scope="session")
+def bot(
+    sandbox: Sandbox,
+    korean_model_dir: Path,
+    joe_voice_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Bot]:
+    work = tmp_path_factory.mktemp("bot")
+    env = {
+        **os.environ,
+        "VOICEBOT_HOST": "127.0.0.1",
+        "VOICEBOT_PORT": str(sandbox.bot_port),
+        "VOICEBOT_ASR_MODEL": str(korean_model_dir),
+        "VOICEBOT_TTS_VOICE": str(joe_voice_path),
+        "VOICEBOT_TTS_PHONEMIZER_VOICE": "fr",
+        "VOICEBOT_ASR_WARM_RECOGNIZERS": "4",
+        "VOICEBOT_MEDIA_PASSWORD": MEDIA_PASSWORD,
+        "VOICEBOT_ARI_URL": f"http://127.0.0.1:{ARI_PORT}/ari",
+        "VOICEBOT_ARI_USERNAME": ARI_AUTH[0],
+        "VOICEBOT_ARI_PASSWORD": ARI_AUTH[1],
+        "VOICEBOT_PROMPTS_DIR": str(always_open_content(work / "prompts")),
+        "VOICEBOT_CACHE_DIR": str(work / "cache"),
+    }
+    instance = Bot(env, sandbox.bot_port, work / "serve.log")
+    instance.start()
+    yield instance
+    instance.stop()
+
+
+@dataclass
+class Agent:
+    """The SIPp agent phone: answers queue calls, logs the headers it got, hangs up."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def calls(self) -> list[dict[str, str]]:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        pattern = re.compile(r"agent-invite call_id=\s*(\S*) reason=\s*(\S*) intent=\s*(\S*)")
+        return [
+            {"call_id": m.group(1), "reason": m.group(2), "intent": m.group(3)}
+            for m in pattern.finditer(text)
+        ]
+
+    def answered(self) -> list[str]:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return re.findall(r"agent-answered call_id=\s*(\S*)", text)
+
+
+@pytest.fixture
+def agent(sandbox: Sandbox, tmp_path: Path) -> Iterator[Agent]:
+    log = tmp_path / "agent.log"
+    process = subprocess.Popen(
+        [
+            "sipp",
+            "-sf",
+            str(AGENT_SCENARIO),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(AGENT_PORT),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(AGENT_PORT + 2000),
+            "-d",
+            "2000",
+            "-nostdin",
+            "-trace_logs",
+            "-log_file",
+            str(log),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.3)
+    yield Agent(process, log)
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
