@@ -143,6 +143,8 @@ def test_key_zero_reaches_an_agent_with_the_call_named(
     assert record["outcome"] == "handed_over"
     assert record["handover_reason"] == "keypad_0"
     assert [t["text"] for t in record["turns"]][:2] == [record["turns"][0]["text"], "[touche 0]"]
+    # Asterisk reported the last mark of the farewell: the caller heard it to the end.
+    assert record["turns"][-1]["speaker"] == "bot" and record["turns"][-1]["heard_fully"] is True
     assert record["call_id"] in agent.answered()
     got = next(c for c in agent.calls() if c["call_id"] == record["call_id"])
     assert got["reason"] == "keypad_0"
