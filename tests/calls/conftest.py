@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from voicebot.server.app import create_app
 from voicebot.server.state import AppState
 
 PASSWORD = "secret-test"
+STARTUP_TIMEOUT_S = 300
 OPEN = datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))  # agents answer
 
 
@@ -46,9 +48,12 @@ async def start_server(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    for _ in range(600):
-        if server.started:
-            break
+    # Loading the models and warming recognisers takes seconds; minutes on a busy machine.
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not server.started:
+        if task.done() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"voicebot did not start in {STARTUP_TIMEOUT_S} s")
         await asyncio.sleep(0.05)
     return server, task, port
 
