@@ -6,6 +6,7 @@
 #   sandbox.sh stop     stop it
 #   sandbox.sh status   running or not, and the modules that matter
 #   sandbox.sh cli CMD  run an Asterisk CLI command (e.g. "core show channels")
+#   sandbox.sh call [NUMBER [TEXT]]  a demonstration call (SIPp) that says TEXT
 #
 # Settings (environment): SANDBOX_ROOT (the tree, default var/sandbox-root),
 # SANDBOX_SIP_PORT (5060), SANDBOX_ARI_PORT (8088), SANDBOX_AGENT_PORT (5070),
@@ -172,11 +173,28 @@ status() {
   fi
 }
 
+# A demonstration call: espeak-ng says the text 3 s after the answer; the call lasts 30 s.
+demo_call() {
+  local number="${1:-100}" text="${2:-Bonjour, je voudrais connaître les horaires de la mairie.}"
+  local work
+  work="$(mktemp -d)"
+  espeak-ng -v fr -w "$work/voice.wav" "$text"
+  sox "$work/voice.wav" -r 8000 -c 1 -t ul "$work/voice.ulaw" pad 3 25
+  printf 'SEQUENTIAL\n0612345678;\n' >"$work/caller.csv"
+  cp "$here/sipp/caller.xml" "$work/"
+  (cd "$work" && sipp "127.0.0.1:$SIP_PORT" -sf caller.xml -inf caller.csv -s "$number" \
+    -i 127.0.0.1 -p 5090 -mi 127.0.0.1 -d 30000 -m 1 -nostdin -trace_err >/dev/null) \
+    || die "l'appel a échoué, voir $work/*_errors.log"
+  say "appel terminé ; ce que l'appelant a entendu : $ROOT/var/spool/asterisk/monitor/*-heard.wav"
+  rm -rf "$work"
+}
+
 case "${1:-}" in
   build) build ;;
   start) start ;;
   stop) stop ;;
   status) status ;;
   cli) shift; chroot "$ROOT" asterisk -rx "$*" ;;
-  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  call) shift; demo_call "$@" ;;
+  *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
