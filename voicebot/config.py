@@ -8,6 +8,7 @@ the variable and what it accepts.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,10 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 
 def _default_workers() -> int:
     return max(1, os.cpu_count() or 1)
+
+
+def _default_instance() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 class Settings(BaseSettings):
@@ -104,8 +109,40 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: LogLevel = "info"
+    database_url: str | None = Field(
+        default=None,
+        description="Base de données : sqlite:///chemin ou postgresql+psycopg://… ; "
+        "par défaut var/voicebot.db (SQLite).",
+    )
+    retention_content_days: int = Field(
+        default=183,
+        ge=1,
+        le=3650,
+        description="Durée de conservation du contenu des appels (transcriptions, contexte).",
+    )
+    retention_stats_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description="Durée de conservation des appels comme statistiques anonymes.",
+    )
+    purge_interval_s: int = Field(default=3600, ge=60, le=86400)
+    instance_id: str = Field(
+        default_factory=_default_instance,
+        description="Nom de cette instance dans la base partagée (hôte-pid par défaut).",
+    )
 
-    @field_validator("asr_model", "tts_voice", "espeak_voice")
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("doit commencer par sqlite:/// ou postgresql+psycopg://")
+        return value
+
+    @field_validator("asr_model", "tts_voice", "espeak_voice", "instance_id")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():

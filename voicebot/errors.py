@@ -70,3 +70,9 @@ class TelephonyError(VoicebotError):
     """Asterisk refused a request or cannot be reached (ARI)."""
 
     exit_code = 9
+
+
+class StoreError(VoicebotError):
+    """The database refused an operation, cannot be reached, or the request breaks a rule."""
+
+    exit_code = 10

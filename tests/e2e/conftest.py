@@ -12,13 +12,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 import wave
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ import pytest
 import yaml
 
 from tests.local_server import free_port
+from tests.serve_process import Bot
 
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX = REPO / "telephony" / "sandbox" / "sandbox.sh"
@@ -114,64 +113,8 @@ def always_open_content(target: Path) -> Path:
     return target
 
 
-@dataclass
-class Bot:
-    """``voicebot serve`` as its own process, as an administration runs it."""
-
-    env: dict[str, str]
-    port: int
-    log: Path
-    process: subprocess.Popen[bytes] | None = None
-    records_seen: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 300.0) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "voicebot", "serve"],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"voicebot serve exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                ready = httpx.get(f"{self.url}/readyz", timeout=2).json()
-                if ready.get("prompts_ready") and ready.get("ari") == "connected":
-                    return
-            except (httpx.HTTPError, ValueError):
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"voicebot serve not ready:\n{self.log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def record(self, caller: str, timeout: float = 20.0) -> dict[str, Any]:
-        """The finished record of the call from ``caller`` (a number each test owns)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            recent = httpx.get(f"{self.url}/calls", timeout=5).json()["recent"]
-            mine = [r for r in recent if r["caller"] == caller]
-            if mine:
-                return dict(mine[-1])
-            time.sleep(0.2)
-        raise AssertionError(f"no finished call from {caller}")
-
-    def active_calls(self) -> int:
-        return int(httpx.get(f"{self.url}/readyz", timeout=5).json()["active_calls"])
+def ari_connected(ready: dict[str, Any]) -> bool:
+    return bool(ready.get("prompts_ready")) and ready.get("ari") == "connected"
 
 
 @pytest.fixture(scope="session")
@@ -196,8 +139,9 @@ def bot(
         "VOICEBOT_ARI_PASSWORD": ARI_AUTH[1],
         "VOICEBOT_PROMPTS_DIR": str(always_open_content(work / "prompts")),
         "VOICEBOT_CACHE_DIR": str(work / "cache"),
+        "VOICEBOT_DATABASE_URL": f"sqlite:///{work / 'voicebot.db'}",
     }
-    instance = Bot(env, sandbox.bot_port, work / "serve.log")
+    instance = Bot(env, sandbox.bot_port, work / "serve.log", ready=ari_connected)
     instance.start()
     yield instance
     instance.stop()

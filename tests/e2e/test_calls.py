@@ -16,11 +16,13 @@ import pytest
 
 from tests.conftest import espeak_speech
 from tests.e2e import sipp
-from tests.e2e.conftest import Agent, Bot, Sandbox
+from tests.e2e.conftest import Agent, Sandbox
+from tests.serve_process import Bot
 from voicebot.audio.resample import resample
 from voicebot.content import load_content
 from voicebot.dialog.render import render as render_text
 from voicebot.executor import EnginePool
+from voicebot.store import Store
 from voicebot.tts.base import render
 from voicebot.tts.piper import PiperSynthesizer
 
@@ -149,6 +151,15 @@ def test_key_zero_reaches_an_agent_with_the_call_named(
     got = next(c for c in agent.calls() if c["call_id"] == record["call_id"])
     assert got["reason"] == "keypad_0"
     assert sandbox.idle()
+    # The durable hand-over the console's queue shows: reason and transcript.
+    store = Store.open(bot.env["VOICEBOT_DATABASE_URL"])
+    try:
+        waiting = {h.call_id: h for h in store.queue()}
+    finally:
+        store.close()
+    handover = waiting[record["call_id"]]
+    assert handover.reason == "keypad_0" and handover.caller_number == "0600000103"
+    assert "[touche 0]" in [t.text for t in handover.transcript]
 
 
 def test_plain_dialplan_mode_asks_the_bot_where_the_call_goes(

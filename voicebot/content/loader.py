@@ -6,6 +6,7 @@ All problems are collected before failing, so an author fixes them in one go.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, time
 from pathlib import Path
 from typing import Any, get_args
@@ -29,6 +30,8 @@ from voicebot.content.model import (
 from voicebot.errors import ContentError
 
 CONTROL_INTENTS = ("oui", "non", "repeter", "conseiller", "au_revoir")
+LEARNED_FILE = "learned.yaml"
+"""Examples added from the supervision console: ``examples: {intent_id: [phrases]}``."""
 _PERIOD = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 _LIVE_FIELDS = {"bikes", "docks"}
 
@@ -330,6 +333,7 @@ def _load_line(folder: Path, service: Service, problems: _Problems) -> Line | No
     reject = _load_out_of_scope(folder / "out_of_scope.yaml", owner, problems)
     if reject is not None:
         intents[reject.id] = reject
+    _merge_learned(folder / LEARNED_FILE, intents, owner, problems)
     for control in CONTROL_INTENTS:
         if control not in intents:
             problems.add(intents_path, "intents", f"intention de contrôle « {control} » manquante")
@@ -355,6 +359,33 @@ def _claim_examples(
         other = owner.setdefault(" ".join(example.lower().split()), intent)
         if other != intent:
             problems.add(path, entry, f"l'exemple « {example} » est aussi sous « {other} »")
+
+
+def _merge_learned(
+    path: Path, intents: dict[str, Intent], owner: dict[str, str], problems: _Problems
+) -> None:
+    """Add the examples learned from the console to their intents (a repeat is ignored)."""
+    if not path.exists():
+        return
+    raw = _read_yaml(path, problems).get("examples") or {}
+    if not isinstance(raw, dict):
+        problems.add(path, "examples", "doit associer des intentions à des listes de phrases")
+        return
+    for intent_id, phrases in raw.items():
+        entry = f"examples.{intent_id}"
+        intent = intents.get(str(intent_id))
+        if intent is None:
+            problems.add(path, entry, f"intention inconnue « {intent_id} »")
+            continue
+        new: dict[str, str] = {}
+        known = {" ".join(e.lower().split()) for e in intent.examples}
+        for phrase in _str_list(phrases, path, entry, problems):
+            key = " ".join(phrase.lower().split())
+            if key not in known:
+                new.setdefault(key, phrase)
+        added = tuple(new.values())
+        _claim_examples(added, intent.id, owner, path, entry, problems)
+        intents[intent.id] = replace(intent, examples=intent.examples + added)
 
 
 def _load_out_of_scope(path: Path, owner: dict[str, str], problems: _Problems) -> Intent | None:

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from voicebot import __version__
 from voicebot.calls.record import CallRegistry
 from voicebot.config import Settings
+from voicebot.console.router import create_console_router
 from voicebot.content import load_content
 from voicebot.dialog.render import render
 from voicebot.errors import VoicebotError
@@ -23,7 +24,9 @@ from voicebot.live.gbfs import GbfsClient
 from voicebot.nlu.understand import Understander
 from voicebot.server.engines import load_engines
 from voicebot.server.media import media_endpoint
+from voicebot.server.recorder import CallRecorder
 from voicebot.server.state import AppState, Metrics
+from voicebot.store import Store
 from voicebot.telephony.ari import AriController
 from voicebot.telephony.audiosocket import AudioSocketServer
 from voicebot.tts.cache import CachingSynthesizer
@@ -49,6 +52,33 @@ async def preload_prompts(state: AppState) -> None:
             return
     state.prompts_ready = True
     log.info("%d prompts rendered in %.1f s", len(texts), time.monotonic() - started)
+
+
+def start_recorder(state: AppState, store: Store) -> CallRecorder:
+    """Calls written to the store as they go, and purged past the retention limits."""
+    settings = state.settings
+    recorder = CallRecorder(
+        store,
+        state.registry,
+        settings.instance_id,
+        purge_interval_s=settings.purge_interval_s,
+        content_days=settings.retention_content_days,
+        stats_days=settings.retention_stats_days,
+    )
+    state.store = store
+    state.recorder = recorder
+    return recorder
+
+
+async def end_calls(state: AppState, timeout_s: float = 2.0) -> None:
+    """Shutdown: each call in progress ends as interrupted (its caller goes to the queue)."""
+    for session in list(state.sessions.values()):
+        session.record.outcome = session.record.outcome or "interrupted"
+        session.caller_hung_up()
+    for _ in range(int(timeout_s / 0.05)):
+        if not state.sessions:
+            break
+        await asyncio.sleep(0.05)
 
 
 async def start_audiosocket(state: AppState) -> asyncio.Server | None:
@@ -87,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = await asyncio.to_thread(Store.open, settings.database_url)
         engines = await load_engines(settings)
         registry = CallRegistry()
         state = AppState(
@@ -102,6 +133,8 @@ def create_app(settings: Settings) -> FastAPI:
             state.pools[16000] = engines.recognizers  # type: ignore[assignment]
         if settings.media_password is None:
             log.warning("VOICEBOT_MEDIA_PASSWORD is not set: every call will be refused")
+        recorder = start_recorder(state, store)
+        await recorder.start()
         app.state.voicebot = state
         preloading = asyncio.create_task(preload_prompts(state))
         audiosocket = await start_audiosocket(state)
@@ -117,12 +150,23 @@ def create_app(settings: Settings) -> FastAPI:
                 await controller.close()
             if audiosocket is not None:
                 audiosocket.close()
-            for session in list(state.sessions.values()):
-                session.caller_hung_up()
+            await end_calls(state)
+            await recorder.stop()
+            await asyncio.to_thread(store.close)
             engines.close()
 
     app = FastAPI(title="voicebot", version=__version__, lifespan=lifespan)
     app.add_api_websocket_route("/media", media_endpoint)
+
+    def current_store() -> Store:
+        state = getattr(app.state, "voicebot", None)
+        if state is None or state.store is None:
+            raise HTTPException(503, "service en cours de démarrage")
+        return state.store  # type: ignore[no-any-return]
+
+    app.include_router(
+        create_console_router(current_store, lambda: content, prompts_dir=settings.prompts_dir)
+    )
 
     def state_of(request: Request) -> AppState | None:
         return getattr(request.app.state, "voicebot", None)

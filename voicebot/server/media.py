@@ -39,6 +39,7 @@ CLOSE_POLICY = 1008
 CLOSE_UNSUPPORTED = 1003
 CLOSE_INVALID = 1007
 CLOSE_TOO_BIG = 1009
+CLOSE_SERVICE_RESTART = 1012
 EARLY_AUDIO_LIMIT = 64 * 1024
 
 
@@ -140,6 +141,10 @@ class MediaCall:
             while True:
                 message = await self.websocket.receive()
                 if message["type"] == "websocket.disconnect":
+                    if message.get("code") == CLOSE_SERVICE_RESTART and self.session is not None:
+                        # The service is stopping (uvicorn closes sockets first): not the caller.
+                        record = self.session.record
+                        record.outcome = record.outcome or "interrupted"
                     break
                 data = message.get("bytes")
                 if data is not None:

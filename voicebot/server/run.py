@@ -22,5 +22,6 @@ def serve(host: str | None = None, port: int | None = None) -> int:
         port=settings.port,
         log_level=settings.log_level,
         ws_per_message_deflate=False,
+        timeout_graceful_shutdown=5,  # open console event streams do not hold a stop back
     )
     return 0

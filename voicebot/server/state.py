@@ -17,6 +17,8 @@ from voicebot.live.gbfs import GbfsClient
 from voicebot.nlu.slots import match_station
 from voicebot.nlu.understand import Understander
 from voicebot.server.engines import LoadedEngines
+from voicebot.server.recorder import CallRecorder
+from voicebot.store import Store
 from voicebot.telephony.ari import AriController
 from voicebot.tts.cache import CachingSynthesizer
 
@@ -80,6 +82,10 @@ class AppState:
     sessions: dict[str, CallSession] = field(default_factory=dict)
     prompts_ready: bool = False
     ari: AriController | None = None
+    store: Store | None = None
+    """Durable storage (calls, hand-over queue, accounts), opened in the lifespan."""
+    recorder: CallRecorder | None = None
+    """Copies the calls to the store, off the event loop."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     """When calls happen (agents' hours); tests set it."""
 
@@ -137,3 +143,5 @@ class AppState:
     def _ended(self, record: CallRecord) -> None:
         self.sessions.pop(record.call_id, None)
         self.metrics.call_ended(record)
+        if self.recorder is not None:
+            self.recorder.ended(record)

@@ -1,0 +1,74 @@
+"""`voicebot serve` as its own process, as an administration runs it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class Bot:
+    """``voicebot serve`` as its own process, as an administration runs it."""
+
+    env: dict[str, str]
+    port: int
+    log: Path
+    ready: Callable[[dict[str, Any]], bool]
+    """When ``/readyz`` says the process may take calls."""
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 300.0) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "voicebot", "serve"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"voicebot serve exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                if self.ready(httpx.get(f"{self.url}/readyz", timeout=2).json()):
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"voicebot serve not ready:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def record(self, caller: str, timeout: float = 20.0) -> dict[str, Any]:
+        """The finished record of the call from ``caller`` (a number each test owns)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            recent = httpx.get(f"{self.url}/calls", timeout=5).json()["recent"]
+            mine = [r for r in recent if r["caller"] == caller]
+            if mine:
+                return dict(mine[-1])
+            time.sleep(0.2)
+        raise AssertionError(f"no finished call from {caller}")
+
+    def active_calls(self) -> int:
+        return int(httpx.get(f"{self.url}/readyz", timeout=5).json()["active_calls"])

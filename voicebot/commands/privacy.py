@@ -1,0 +1,98 @@
+"""`voicebot purge`, `voicebot export --caller`, `voicebot erase --caller`: retention and a
+caller's rights of access and erasure, from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from voicebot.commands.database import opened_store
+from voicebot.config import load_settings
+from voicebot.errors import UsageError
+from voicebot.store.audit import masked_number
+
+
+def parse_instant(text: str | None) -> datetime:
+    """An ISO 8601 moment; without a zone, local time. None: now."""
+    if text is None:
+        return datetime.now().astimezone()
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"date illisible : {text!r}", hint="format ISO 8601, par exemple 2026-06-30T23:00"
+        ) from None
+    return value if value.tzinfo is not None else value.astimezone()
+
+
+def purge(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    now = parse_instant(args.now)
+    content_days = settings.retention_content_days
+    stats_days = settings.retention_stats_days
+    with opened_store() as store:
+        report = store.purge(now, content_days, stats_days)
+        store.audit(
+            None,
+            "purge",
+            now.isoformat(),
+            {
+                "content_days": content_days,
+                "stats_days": stats_days,
+                "content_cleared": report.content_cleared,
+                "calls_deleted": report.calls_deleted,
+                "sessions_deleted": report.sessions_deleted,
+            },
+        )
+    print(f"Purge au {now.isoformat(timespec='seconds')} :")
+    print(
+        f"  {report.content_cleared} appel(s) anonymisé(s) : contenu de plus de "
+        f"{content_days} jours effacé (transcriptions, numéro, transfert)"
+    )
+    print(f"  {report.calls_deleted} appel(s) supprimé(s) : plus de {stats_days} jours")
+    print(f"  {report.sessions_deleted} session(s) de console expirée(s) supprimée(s)")
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    with opened_store() as store:
+        data = store.export_caller(args.caller)
+        store.audit(
+            None,
+            "caller_exported",
+            masked_number(args.caller),
+            {"calls": len(data["calls"]), "output": "stdout" if args.output is None else "file"},
+        )
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    path = Path(args.output)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise UsageError(
+            f"impossible d'écrire {path} : {exc.strerror}", hint="vérifiez le chemin et les droits"
+        ) from None
+    print(f"{len(data['calls'])} appel(s) exporté(s) dans {path} (lisible par vous seul).")
+    return 0
+
+
+def erase(args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise UsageError(
+            f"effacement non confirmé : tous les appels du {args.caller} seraient supprimés",
+            hint="relancez avec --yes pour confirmer (voicebot export --caller d'abord, "
+            "si la personne demande aussi ses données)",
+        )
+    with opened_store() as store:
+        erased = store.erase_caller(args.caller)
+        store.audit(None, "caller_erased", masked_number(args.caller), {"calls": erased})
+    print(f"{erased} appel(s) du {args.caller} effacé(s), avec leurs transcriptions et transferts.")
+    return 0

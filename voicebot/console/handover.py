@@ -1,0 +1,117 @@
+"""Taking a caller from the queue: claim, the full context, then "Marquer traité"."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from voicebot.console.assets import PREFIX
+from voicebot.console.auth import Viewer
+from voicebot.console.context import Console
+from voicebot.console.live import queue_context
+from voicebot.console.web import PageError, not_found
+from voicebot.errors import StoreError
+from voicebot.store import HandoverView, User
+
+MAX_RESOLUTION_CHARS = 2000
+
+
+def is_claimer(handover: HandoverView, user: User) -> bool:
+    return handover.claimed_by is not None and handover.claimed_by == user.username
+
+
+def may_close(handover: HandoverView, viewer: Viewer) -> bool:
+    """The agent who took the call closes it; a supervisor may close anyone's."""
+    return handover.status == "claimed" and (
+        is_claimer(handover, viewer.user) or viewer.has("supervisor")
+    )
+
+
+def add_handover_routes(router: APIRouter, console: Console) -> None:
+    pages = console.pages
+    agent = Depends(console.guard.at_least("agent"))
+    agent_posting = Depends(console.guard.posting("agent"))
+
+    def page(
+        request: Request,
+        viewer: Viewer,
+        handover: HandoverView,
+        error: str | None = None,
+        status: int = 200,
+        resolution: str = "",
+        notice: str | None = None,
+    ) -> Response:
+        context = {
+            "title": f"Appel en attente n° {handover.id}",
+            "handover": handover,
+            "may_close": may_close(handover, viewer),
+            "may_see_call": viewer.has("supervisor") or is_claimer(handover, viewer.user),
+            "error": error,
+            "notice": notice,
+            "resolution": resolution,
+            "max_resolution": MAX_RESOLUTION_CHARS,
+        }
+        return pages.render(request, "handover.html", context, status)
+
+    @router.post("/handovers/{handover_id}/claim")
+    def claim(request: Request, handover_id: int, viewer: Viewer = agent_posting) -> Response:
+        store = console.store()
+        if store.handover(handover_id) is None:
+            raise not_found("Cet appel n'est plus dans la file.")
+        try:
+            claimed = store.claim(handover_id, viewer.user)
+        except StoreError as exc:
+            context = queue_context(store)
+            context.update(title="File d'attente", notice=None, error=str(exc))
+            return pages.render(request, "queue.html", context, 409)
+        store.audit(viewer.user, "claim", f"appel {claimed.call_id}", f"file n° {claimed.id}")
+        return RedirectResponse(f"{PREFIX}/handovers/{claimed.id}?ok=claimed", 303)
+
+    @router.get("/handovers/{handover_id}")
+    def handover_page(
+        request: Request, handover_id: int, viewer: Viewer = agent, ok: str = ""
+    ) -> Response:
+        handover = console.store().handover(handover_id)
+        if handover is None:
+            raise not_found("Cet appel n'est plus dans la file.")
+        notice = (
+            "Vous avez pris l'appel : tout ce que le robot a appris est ci-dessous."
+            if ok == "claimed"
+            else None
+        )
+        return page(request, viewer, handover, notice=notice)
+
+    @router.post("/handovers/{handover_id}/handled")
+    def handled(
+        request: Request,
+        handover_id: int,
+        viewer: Viewer = agent_posting,
+        resolution: Annotated[str, Form()] = "",
+    ) -> Response:
+        store = console.store()
+        handover = store.handover(handover_id)
+        if handover is None:
+            raise not_found("Cet appel n'est plus dans la file.")
+        if not may_close(handover, viewer):
+            raise PageError(
+                403,
+                "Action impossible",
+                "Seul l'agent qui a pris l'appel (ou un superviseur) peut le marquer traité.",
+            )
+        resolution = resolution.strip()
+        if not resolution or len(resolution) > MAX_RESOLUTION_CHARS:
+            error = (
+                "Décrivez la résolution (champ obligatoire)."
+                if not resolution
+                else f"La résolution dépasse {MAX_RESOLUTION_CHARS} caractères."
+            )
+            return page(request, viewer, handover, error, 400, resolution[:MAX_RESOLUTION_CHARS])
+        try:
+            done = store.mark_handled(handover_id, viewer.user, resolution)
+        except StoreError as exc:
+            return page(request, viewer, handover, str(exc), 409, resolution)
+        store.audit(viewer.user, "handled", f"appel {done.call_id}", resolution[:200])
+        return RedirectResponse(f"{PREFIX}/queue?ok=handled", 303)

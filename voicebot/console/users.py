@@ -1,0 +1,157 @@
+"""Accounts (administrators only): create, change role, deactivate, reset the password.
+
+Any change to an account ends that person's sessions, so it applies at once. The
+store enforces the rules (identifier, password policy, always one active admin)
+and says in French what is wrong; this page shows it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from voicebot.console.assets import PREFIX
+from voicebot.console.auth import Viewer
+from voicebot.console.context import Console
+from voicebot.console.labels import ROLES
+from voicebot.console.web import not_found
+from voicebot.errors import StoreError
+from voicebot.store import User
+from voicebot.store.passwords import MIN_LENGTH
+
+MAX_DISPLAY_NAME_CHARS = 100
+NOTICES = {
+    "created": "Le compte est créé.",
+    "role": "Le rôle est modifié ; la personne doit se reconnecter.",
+    "deactivated": "Le compte est désactivé et ses sessions sont fermées.",
+    "activated": "Le compte est réactivé.",
+    "password": "Le mot de passe est réinitialisé ; les sessions de la personne sont fermées.",
+}
+
+
+def add_user_routes(router: APIRouter, console: Console) -> None:
+    pages = console.pages
+    admin = Depends(console.guard.at_least("admin"))
+    admin_posting = Depends(console.guard.posting("admin"))
+
+    def page(
+        request: Request,
+        notice: str | None = None,
+        error: str | None = None,
+        status: int = 200,
+        form: dict[str, str] | None = None,
+    ) -> Response:
+        users = sorted(console.store().users(), key=lambda u: u.username)
+        context: dict[str, Any] = {
+            "title": "Utilisateurs",
+            "users": users,
+            "notice": notice,
+            "error": error,
+            "form": form or {"username": "", "display_name": "", "role": "agent"},
+            "min_password": MIN_LENGTH,
+        }
+        return pages.render(request, "users.html", context, status)
+
+    def target(user_id: int) -> User:
+        user = console.store().user(user_id)
+        if user is None:
+            raise not_found("Ce compte n'existe pas.")
+        return user
+
+    def done(code: str) -> Response:
+        return RedirectResponse(f"{PREFIX}/users?ok={code}", 303)
+
+    @router.get("/users")
+    def users_page(request: Request, viewer: Viewer = admin, ok: str = "") -> Response:
+        return page(request, NOTICES.get(ok))
+
+    @router.post("/users")
+    def create(
+        request: Request,
+        viewer: Viewer = admin_posting,
+        username: Annotated[str, Form()] = "",
+        display_name: Annotated[str, Form()] = "",
+        role: Annotated[str, Form()] = "agent",
+        password: Annotated[str, Form()] = "",
+    ) -> Response:
+        display_name = " ".join(display_name.split())[:MAX_DISPLAY_NAME_CHARS]
+        form = {"username": username.strip()[:64], "display_name": display_name, "role": role}
+        if role not in ROLES:
+            return page(request, error="Choisissez un rôle de la liste.", status=400, form=form)
+        store = console.store()
+        try:
+            user = store.create_user(username, password, role, display_name or None)
+        except StoreError as exc:
+            return page(request, error=str(exc), status=400, form=form)
+        store.audit(viewer.user, "user_created", user.username, ROLES[role])
+        return done("created")
+
+    @router.post("/users/{user_id}/role")
+    def change_role(
+        request: Request,
+        user_id: int,
+        viewer: Viewer = admin_posting,
+        role: Annotated[str, Form()] = "",
+    ) -> Response:
+        user = target(user_id)
+        if role not in ROLES:
+            return page(request, error="Choisissez un rôle de la liste.", status=400)
+        if user.id == viewer.user.id:
+            return page(
+                request,
+                error="Vous ne pouvez pas changer votre propre rôle : demandez-le à un autre "
+                "administrateur.",
+                status=400,
+            )
+        store = console.store()
+        try:
+            store.set_role(user.id, role)
+        except StoreError as exc:
+            return page(request, error=str(exc), status=409)
+        store.end_sessions_of(user.id)
+        change = f"{ROLES.get(user.role, user.role)} → {ROLES[role]}"
+        store.audit(viewer.user, "role_changed", user.username, change)
+        return done("role")
+
+    @router.post("/users/{user_id}/active")
+    def change_active(
+        request: Request,
+        user_id: int,
+        viewer: Viewer = admin_posting,
+        active: Annotated[str, Form()] = "",
+    ) -> Response:
+        user = target(user_id)
+        enable = active == "1"
+        if user.id == viewer.user.id and not enable:
+            return page(
+                request, error="Vous ne pouvez pas désactiver votre propre compte.", status=400
+            )
+        store = console.store()
+        try:
+            store.set_active(user.id, enable)
+        except StoreError as exc:
+            return page(request, error=str(exc), status=409)
+        store.end_sessions_of(user.id)
+        action = "user_activated" if enable else "user_deactivated"
+        store.audit(viewer.user, action, user.username)
+        return done("activated" if enable else "deactivated")
+
+    @router.post("/users/{user_id}/password")
+    def reset_password(
+        request: Request,
+        user_id: int,
+        viewer: Viewer = admin_posting,
+        password: Annotated[str, Form()] = "",
+    ) -> Response:
+        user = target(user_id)
+        store = console.store()
+        try:
+            store.set_password(user.id, password)
+        except StoreError as exc:
+            return page(request, error=f"{user.username} : {exc}", status=400)
+        store.end_sessions_of(user.id)
+        store.audit(viewer.user, "password_reset", user.username)
+        return done("password")

@@ -1,0 +1,178 @@
+"""What the console reads about calls: those in progress, one call in full, a search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from voicebot.store.base import StoreBase, as_utc, like_pattern
+from voicebot.store.schema import CallRow, HandoverRow, TurnRow, UserRow
+from voicebot.store.views import CallDetail, CallSummary, HandoverView, TurnView
+
+MAX_PAGE = 500
+
+
+def turn_view(row: TurnRow) -> TurnView:
+    return TurnView(
+        seq=row.seq,
+        speaker=row.speaker,
+        text=row.text,
+        at=row.at,
+        intent=row.intent,
+        confidence=row.confidence,
+        slots={str(k): str(v) for k, v in (row.slots or {}).items()},
+        latency_ms=row.latency_ms,
+        heard_fully=row.heard_fully,
+    )
+
+
+def turns_of(session: Session, call_id: str) -> list[TurnView]:
+    rows = session.scalars(select(TurnRow).where(TurnRow.call_id == call_id).order_by(TurnRow.seq))
+    return [turn_view(row) for row in rows]
+
+
+def summaries(session: Session, rows: Sequence[CallRow]) -> list[CallSummary]:
+    """Calls as summaries: their turn count and last words, in two queries for the page."""
+    ids = [row.id for row in rows]
+    counts: dict[str, tuple[int, int]] = {}
+    last_texts: dict[str, str] = {}
+    if ids:
+        for call_id, count, last in session.execute(
+            select(TurnRow.call_id, func.count(), func.max(TurnRow.seq))
+            .where(TurnRow.call_id.in_(ids))
+            .group_by(TurnRow.call_id)
+        ):
+            counts[call_id] = (int(count), int(last))
+        wanted = [
+            and_(TurnRow.call_id == cid, TurnRow.seq == last) for cid, (_, last) in counts.items()
+        ]
+        if wanted:
+            for call_id, text in session.execute(
+                select(TurnRow.call_id, TurnRow.text).where(or_(*wanted))
+            ):
+                last_texts[call_id] = text
+    return [
+        CallSummary(
+            call_id=row.id,
+            instance=row.instance,
+            line=row.line,
+            caller_number=row.caller_number,
+            transport=row.transport,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            outcome=row.outcome,
+            handover_reason=row.handover_reason,
+            intents=list(row.intents or []),
+            turn_count=counts.get(row.id, (0, 0))[0],
+            last_text=last_texts.get(row.id),
+        )
+        for row in rows
+    ]
+
+
+def handover_view(
+    session: Session, row: HandoverRow, now: datetime, transcript: list[TurnView] | None = None
+) -> HandoverView:
+    claimed_by = (
+        session.scalar(select(UserRow.username).where(UserRow.id == row.claimed_by))
+        if row.claimed_by is not None
+        else None
+    )
+    waited_until = row.claimed_at or row.handled_at or now
+    return HandoverView(
+        id=row.id,
+        call_id=row.call_id,
+        line=row.line,
+        caller_number=row.caller_number,
+        reason=row.reason,
+        intents=list(row.intents or []),
+        slots={str(k): str(v) for k, v in (row.slots or {}).items()},
+        transcript=transcript if transcript is not None else turns_of(session, row.call_id),
+        created_at=row.created_at,
+        waited_s=round(max(0.0, (waited_until - row.created_at).total_seconds()), 1),
+        status=row.status,
+        claimed_by=claimed_by,
+        claimed_at=row.claimed_at,
+        handled_at=row.handled_at,
+        resolution=row.resolution,
+    )
+
+
+class CallReads(StoreBase):
+    def live_calls(self) -> list[CallSummary]:
+        """Calls in progress (not ended), oldest first."""
+        with self._read() as session:
+            rows = session.scalars(
+                select(CallRow).where(CallRow.ended_at.is_(None)).order_by(CallRow.started_at)
+            ).all()
+            return summaries(session, rows)
+
+    def call_detail(self, call_id: str) -> CallDetail | None:
+        with self._read() as session:
+            row = session.get(CallRow, call_id)
+            if row is None:
+                return None
+            turns = turns_of(session, call_id)
+            handover = session.scalar(select(HandoverRow).where(HandoverRow.call_id == call_id))
+            return CallDetail(
+                summary=summaries(session, [row])[0],
+                turns=turns,
+                handover=handover_view(session, handover, self.now(), turns)
+                if handover is not None
+                else None,
+            )
+
+    def search_calls(
+        self,
+        *,
+        text: str | None = None,
+        line: str | None = None,
+        outcome: str | None = None,
+        reason: str | None = None,
+        caller: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[CallSummary], int]:
+        """A page of calls, newest first, and how many match in all.
+
+        ``text`` and ``caller`` match anywhere, case-insensitively, literally: ``%``
+        and ``_`` are plain characters. The others match exactly; ``since`` is
+        inclusive, ``until`` exclusive (on the start of the call).
+        """
+        conditions: list[ColumnElement[bool]] = []
+        if text:
+            conditions.append(
+                exists().where(
+                    TurnRow.call_id == CallRow.id,
+                    TurnRow.text.ilike(like_pattern(text), escape="\\"),
+                )
+            )
+        if caller:
+            conditions.append(CallRow.caller_number.ilike(like_pattern(caller), escape="\\"))
+        if line:
+            conditions.append(CallRow.line == line)
+        if outcome:
+            conditions.append(CallRow.outcome == outcome)
+        if reason:
+            conditions.append(CallRow.handover_reason == reason)
+        if since is not None:
+            conditions.append(CallRow.started_at >= as_utc(since, "since"))
+        if until is not None:
+            conditions.append(CallRow.started_at < as_utc(until, "until"))
+        limit = max(1, min(limit, MAX_PAGE))
+        offset = max(0, offset)
+        with self._read() as session:
+            total = session.scalar(select(func.count()).select_from(CallRow).where(*conditions))
+            rows = session.scalars(
+                select(CallRow)
+                .where(*conditions)
+                .order_by(CallRow.started_at.desc(), CallRow.id)
+                .limit(limit)
+                .offset(offset)
+            ).all()
+            return summaries(session, rows), int(total or 0)
