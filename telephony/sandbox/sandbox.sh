@@ -80,7 +80,8 @@ build() {
     --no-install-recommends asterisk asterisk-modules >>"$ROOT.build.log" 2>&1 \
     || die "l'installation d'Asterisk a échoué, voir $ROOT.build.log"
   chroot "$ROOT.partial" asterisk -V >"$ROOT.partial/.voicebot-sandbox"
-  rm -rf "$ROOT"
+  unmounts  # never delete through a bind mount of the host's /dev
+  rm -rf --one-file-system "$ROOT"
   mv "$ROOT.partial" "$ROOT"
   say "prêt : $(cat "$ROOT/.voicebot-sandbox")"
 }

@@ -38,6 +38,12 @@ async def test_audiosocket_call_speech_and_key_zero(
     )
     call_id = uuid.uuid4()
     try:
+        # AudioSocket is 8 kHz: recognisers at that rate are warmed before calls need them.
+        for _ in range(600):
+            if server.state.pools.get(8000) and server.state.pools[8000].idle > 0:
+                break
+            await asyncio.sleep(0.1)
+        assert server.state.pools[8000].idle > 0
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(message(KIND_UUID, call_id.bytes))
         speech = espeak_speech("라디오 음악", "ko", 8000).pcm

@@ -81,6 +81,24 @@ async def end_calls(state: AppState, timeout_s: float = 2.0) -> None:
         await asyncio.sleep(0.05)
 
 
+def narrowband_expected(settings: Settings) -> bool:
+    """Whether calls will arrive at 8 kHz (AudioSocket, or ulaw/alaw/slin over ARI)."""
+    audiosocket = settings.audiosocket_port is not None and settings.audiosocket_rate_hz == 8000
+    ari = settings.ari_url is not None and settings.ari_media_format != "slin16"
+    return audiosocket or ari
+
+
+async def warm_narrowband(state: AppState) -> None:
+    """Warm 8 kHz recognisers in the background: a fresh one decodes its first words slowly."""
+    pool = state.recognizers(8000)
+    if pool is None or not narrowband_expected(state.settings):
+        return
+    try:
+        await pool.warm(max(1, state.settings.asr_warm_recognizers // 2))
+    except VoicebotError as exc:
+        log.warning("8 kHz recognisers could not be warmed: %s", exc)
+
+
 async def start_audiosocket(state: AppState) -> asyncio.Server | None:
     """AudioSocket over TCP, for PBXs older than 22.6, when a port is set."""
     settings = state.settings
@@ -137,6 +155,7 @@ def create_app(settings: Settings) -> FastAPI:
         await recorder.start()
         app.state.voicebot = state
         preloading = asyncio.create_task(preload_prompts(state))
+        narrowband = asyncio.create_task(warm_narrowband(state))
         audiosocket = await start_audiosocket(state)
         ari = start_ari(state)
         log.info("voicebot ready: %s", engines.describe())
@@ -144,6 +163,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             preloading.cancel()
+            narrowband.cancel()
             if ari is not None:
                 controller, listening = ari
                 listening.cancel()
