@@ -21,13 +21,9 @@ if ready; then
   exit 0
 fi
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-    echo "PostgreSQL n'est pas joignable et il faut être root (ou avoir sudo) pour l'installer et le démarrer." >&2
-    exit 1
-  fi
-fi
+# shellcheck source=scripts/apt-install.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
+need_root "PostgreSQL n'est pas joignable et il faut être root (ou avoir sudo) pour l'installer et le démarrer."
 
 if ! command -v pg_ctlcluster >/dev/null 2>&1; then
   if ! command -v apt-get >/dev/null 2>&1; then
@@ -35,9 +31,7 @@ if ! command -v pg_ctlcluster >/dev/null 2>&1; then
     exit 1
   fi
   echo "Installation de PostgreSQL (paquet Debian postgresql)…" >&2
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    postgresql >/dev/null
+  apt_install postgresql
 fi
 
 # The newest installed server version; a cluster "main" of it, created if absent.

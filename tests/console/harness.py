@@ -154,6 +154,17 @@ def log_in(client: httpx2.Client, username: str, password: str = PASSWORD) -> ht
     )
 
 
+def page_as(client: httpx2.Client, username: str, path: str) -> str:
+    """Sign in as ``username`` and read the page at ``path``."""
+    log_in(client, username)
+    return client.get(path).text
+
+
+def csrf_as(client: httpx2.Client, username: str, path: str = "/console/queue") -> str:
+    """Sign in as ``username`` and take the CSRF token from the page at ``path``."""
+    return csrf_of(page_as(client, username, path))
+
+
 @contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
     """A real uvicorn on a free loopback port, in a thread; yields the base URL."""

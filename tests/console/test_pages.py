@@ -11,9 +11,11 @@ from starlette.testclient import TestClient
 from tests.console.harness import (
     PASSWORD,
     Console,
+    csrf_as,
     csrf_of,
     handed_over_call,
     log_in,
+    page_as,
     resolved_call,
 )
 from voicebot.calls.record import CallRecord, Turn
@@ -24,8 +26,7 @@ def test_the_queue_gives_the_agent_everything_the_bot_learned(
     console: Console, client: TestClient
 ) -> None:
     handed_over_call(console.store)
-    log_in(client, "agent")
-    page = client.get("/console/queue").text
+    page = page_as(client, "agent", "/console/queue")
     assert "En attente : 1" in page
     assert "0199001020" in page
     assert "L&#39;appelant a demandé un conseiller" in page
@@ -38,8 +39,7 @@ def test_the_queue_gives_the_agent_everything_the_bot_learned(
 def test_claim_then_mark_handled(console: Console, client: TestClient) -> None:
     handed_over_call(console.store)
     handover = console.store.queue()[0]
-    log_in(client, "agent")
-    csrf = csrf_of(client.get("/console/queue").text)
+    csrf = csrf_as(client, "agent")
     claimed = client.post(f"/console/handovers/{handover.id}/claim", data={"csrf_token": csrf})
     assert claimed.status_code == 200 and claimed.url.path == f"/console/handovers/{handover.id}"
     page = claimed.text
@@ -78,8 +78,7 @@ def test_an_agent_cannot_close_a_call_taken_by_someone_else(
     handed_over_call(console.store)
     handover = console.store.queue()[0]
     console.store.claim(handover.id, console.supervisor)
-    log_in(client, "agent")
-    csrf = csrf_of(client.get("/console/queue").text)
+    csrf = csrf_as(client, "agent")
     page = client.get(f"/console/handovers/{handover.id}").text
     assert "Marquer traité" not in page and "Bruno" not in page and "chef" in page
     refused = client.post(
@@ -93,8 +92,7 @@ def test_live_calls_show_the_last_turns(console: Console, client: TestClient) ->
     console.store.call_started(record, "instance-b")
     for text in ("bonjour", "c'est pour ma fiche de paie", "le mois dernier", "merci", "voilà"):
         console.store.turn_added("en-cours", Turn("caller", text))
-    log_in(client, "agent")
-    page = client.get("/console/live").text
+    page = page_as(client, "agent", "/console/live")
     assert "1</strong> appel en cours" in page
     assert "Ressources humaines, ligne du personnel" in page and "0199001040" in page
     assert "voilà" in page and "le mois dernier" in page and "bonjour" not in page  # last 4
@@ -105,8 +103,7 @@ def test_call_detail_shows_turns_intents_confidences_latencies(
     console: Console, client: TestClient
 ) -> None:
     handed_over_call(console.store)
-    log_in(client, "chef")
-    page = client.get("/console/calls/appel-1").text
+    page = page_as(client, "chef", "/console/calls/appel-1")
     assert "Transféré à un agent" in page
     assert "93 %" in page and "480 ms" in page
     assert "<td>Document : passeport ; Situation : renouvellement</td>" in page
@@ -126,8 +123,7 @@ def test_history_filters_and_pages(console: Console, client: TestClient) -> None
         )
     handed_over_call(console.store, "transfert", started_at=now - timedelta(days=3))
     resolved_call(console.store, "rh-1", "ma fiche de paie", line="rh", intent=None)
-    log_in(client, "chef")
-    first = client.get("/console/history").text
+    first = page_as(client, "chef", "/console/history")
     assert "Résultats : 32 appels" in first and "page 1 sur 2" in first
     assert first.count('>Voir<span class="visually-hidden">') == 25
     assert 'href="/console/history?page=2"' in first
@@ -154,8 +150,7 @@ def test_analytics_figures_and_accessible_charts(console: Console, client: TestC
     resolved_call(console.store, "r1", "quels sont les horaires")
     resolved_call(console.store, "r2", "euh le truc des poubelles", intent=None)
     resolved_call(console.store, "r3", "euh le truc des poubelles", intent=None)
-    log_in(client, "chef")
-    page = client.get("/console/analytics").text
+    page = page_as(client, "chef", "/console/analytics")
     assert "<dt>Appels</dt><dd>4</dd>" in page
     assert "<dt>Taux d'autonomie du robot</dt><dd>75,0 %</dd>" in page
     assert page.count('role="img"') == 4  # the gauge and three charts
@@ -171,8 +166,7 @@ def test_analytics_figures_and_accessible_charts(console: Console, client: TestC
 
 def test_a_not_understood_phrase_becomes_an_example(console: Console, client: TestClient) -> None:
     resolved_call(console.store, "r1", "euh le truc des poubelles", intent=None)
-    log_in(client, "chef")
-    page = client.get("/console/analytics").text
+    page = page_as(client, "chef", "/console/analytics")
     csrf = csrf_of(page)
     assert '<option value="mairie/dechets">' in page
     added = client.post(
@@ -208,8 +202,7 @@ def test_a_not_understood_phrase_becomes_an_example(console: Console, client: Te
 def test_admin_manages_accounts_and_changes_end_sessions(
     console: Console, client: TestClient
 ) -> None:
-    log_in(client, "admin")
-    csrf = csrf_of(client.get("/console/users").text)
+    csrf = csrf_as(client, "admin", "/console/users")
     with TestClient(console.app) as agent:
         log_in(agent, "agent")
         assert agent.get("/console/queue").status_code == 200
@@ -271,8 +264,7 @@ def test_export_then_erase_one_caller(console: Console, client: TestClient) -> N
     handed_over_call(console.store, "a1", caller="0199001020")
     resolved_call(console.store, "a2", "les horaires", caller="+33199001020")
     resolved_call(console.store, "b1", "les horaires", caller="0199009999")
-    log_in(client, "admin")
-    csrf = csrf_of(client.get("/console/privacy").text)
+    csrf = csrf_as(client, "admin", "/console/privacy")
     export = client.post(
         "/console/privacy/export", data={"csrf_token": csrf, "number": "01 99 00 10 20"}
     )
@@ -300,7 +292,6 @@ def test_export_then_erase_one_caller(console: Console, client: TestClient) -> N
 
 def test_audit_log_lists_actions_in_french(console: Console, client: TestClient) -> None:
     log_in(client, "agent", "mauvais mot de passe")
-    log_in(client, "chef")
-    page = client.get("/console/audit").text
+    page = page_as(client, "chef", "/console/audit")
     assert "Échec de connexion" in page and "Connexion</td>" in page
     assert "adresse testclient" in page

@@ -8,6 +8,7 @@ from starlette.testclient import TestClient
 from tests.console.harness import (
     PASSWORD,
     Console,
+    csrf_as,
     csrf_of,
     handed_over_call,
     log_in,
@@ -148,8 +149,7 @@ def test_a_supervisor_is_refused_admin_pages(client: TestClient, path: str) -> N
 def test_admin_posts_are_refused_to_an_agent_even_with_a_valid_token(
     console: Console, client: TestClient
 ) -> None:
-    log_in(client, "agent")
-    csrf = csrf_of(client.get("/console/queue").text)
+    csrf = csrf_as(client, "agent")
     data = {"csrf_token": csrf, "username": "intrus", "password": PASSWORD, "role": "admin"}
     assert client.post("/console/users", data=data).status_code == 403
     erase = client.post("/console/privacy/erase", data={"csrf_token": csrf, "number": "0199001020"})
@@ -162,8 +162,7 @@ def test_an_agent_sees_only_the_calls_they_took(console: Console, client: TestCl
     handed_over_call(console.store, "appel-2", caller="0199001021")
     first, second = console.store.queue()
     console.store.claim(second.id, console.supervisor)
-    log_in(client, "agent")
-    csrf = csrf_of(client.get("/console/queue").text)
+    csrf = csrf_as(client, "agent")
     client.post(f"/console/handovers/{first.id}/claim", data={"csrf_token": csrf})
     assert client.get("/console/calls/appel-1").status_code == 200
     assert client.get("/console/calls/appel-2").status_code == 403
@@ -224,8 +223,7 @@ def test_sql_injection_in_search_is_inert(
 def test_html_injection_is_rendered_as_text(console: Console, client: TestClient) -> None:
     payload = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
     handed_over_call(console.store, phrase=f"je veux {payload}")
-    log_in(client, "admin")
-    csrf = csrf_of(client.get("/console/users").text)
+    csrf = csrf_as(client, "admin", "/console/users")
     created = client.post(
         "/console/users",
         data={

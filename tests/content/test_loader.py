@@ -60,6 +60,15 @@ def broken_copy(tmp_path: Path, file: str, edit: Edit) -> Path:
     return root
 
 
+def assert_refused(tmp_path: Path, file: str, edit: Edit, *wanted: str) -> None:
+    """Content whose ``file`` is edited is refused, with a problem that says all of ``wanted``."""
+    root = broken_copy(tmp_path, file, edit)
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    problems: list[str] = caught.value.problems  # type: ignore[attr-defined]
+    assert any(all(text in p for text in wanted) for p in problems), problems
+
+
 def _unknown_slot(data: dict) -> None:  # type: ignore[type-arg]
     data["intents"]["titre_identite"]["slots"].append("pointure")
 
@@ -100,13 +109,8 @@ def _missing_control(data: dict) -> None:  # type: ignore[type-arg]
 def test_broken_content_names_file_and_entry(
     tmp_path: Path, edit: Edit, entry: str, problem: str
 ) -> None:
-    root = broken_copy(tmp_path, "mairie/intents.yaml", edit)
-    with pytest.raises(ContentError) as caught:
-        load_content(root)
-    problems: list[str] = caught.value.problems  # type: ignore[attr-defined]
-    assert any(
-        str(root / "mairie" / "intents.yaml") in p and entry in p and problem in p for p in problems
-    ), problems
+    file = "mairie/intents.yaml"
+    assert_refused(tmp_path, file, edit, str(tmp_path / "prompts" / file), entry, problem)
 
 
 def _holidays_not_a_boolean(data: dict) -> None:  # type: ignore[type-arg]
@@ -127,11 +131,7 @@ def _hours_past_midnight(data: dict) -> None:  # type: ignore[type-arg]
 def test_broken_service_names_the_entry(
     tmp_path: Path, edit: Edit, entry: str, problem: str
 ) -> None:
-    root = broken_copy(tmp_path, "service.yaml", edit)
-    with pytest.raises(ContentError) as caught:
-        load_content(root)
-    problems: list[str] = caught.value.problems  # type: ignore[attr-defined]
-    assert any(entry in p and problem in p for p in problems), problems
+    assert_refused(tmp_path, "service.yaml", edit, entry, problem)
 
 
 def test_bad_yaml_names_the_line(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ import argparse
 import asyncio
 import sys
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from voicebot.commands.moment import parse_moment
 from voicebot.commands.nlu import load_understander
 from voicebot.config import load_settings
 from voicebot.dialog.events import (
@@ -28,7 +28,6 @@ from voicebot.dialog.events import (
     Speak,
 )
 from voicebot.dialog.policy import DialogContext, DialogState, step
-from voicebot.errors import UsageError
 from voicebot.live.gbfs import GbfsClient, LiveDataError, StationStatus
 from voicebot.nlu.slots import match_station
 
@@ -78,15 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _moment(at: str | None, timezone: str) -> datetime:
-    if at is None:
-        return datetime.now().astimezone()
-    try:
-        moment = datetime.fromisoformat(at)
-    except ValueError:
-        raise UsageError(
-            f"--at « {at} » n'est pas une date et heure", hint="exemple : --at 2026-12-24T10:30"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
+    problem = f"--at « {at} » n'est pas une date et heure"
+    return parse_moment(at, problem, "exemple : --at 2026-12-24T10:30", timezone)
 
 
 def _read_caller() -> Event | None:

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from voicebot.commands.database import opened_store
+from voicebot.commands.moment import parse_moment
 from voicebot.config import load_settings
 from voicebot.errors import UsageError
 from voicebot.store.audit import masked_number
@@ -18,15 +19,8 @@ from voicebot.store.audit import masked_number
 
 def parse_instant(text: str | None) -> datetime:
     """An ISO 8601 moment; without a zone, local time. None: now."""
-    if text is None:
-        return datetime.now().astimezone()
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(
-            f"date illisible : {text!r}", hint="format ISO 8601, par exemple 2026-06-30T23:00"
-        ) from None
-    return value if value.tzinfo is not None else value.astimezone()
+    hint = "format ISO 8601, par exemple 2026-06-30T23:00"
+    return parse_moment(text, f"date illisible : {text!r}", hint)
 
 
 def purge(args: argparse.Namespace) -> int:

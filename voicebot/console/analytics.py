@@ -2,62 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
-from voicebot.console.assets import PREFIX
 from voicebot.console.auth import Viewer
 from voicebot.console.charts import Chart, column_chart, row_chart
 from voicebot.console.context import Console
 from voicebot.console.labels import outcome_label, reason_label
 from voicebot.console.learned import add_example, learned_phrases, normalize
+from voicebot.console.period import Period, parse_period
+from voicebot.console.templating import see_other
 from voicebot.errors import ContentError
 from voicebot.store import Analytics
-
-DEFAULT_DAYS = 7
-MAX_DAYS = 366
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    first: date
-    last: date
-    """Inclusive."""
-
-    def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
-        start = datetime.combine(self.first, time(), tzinfo=zone)
-        end = datetime.combine(self.last + timedelta(days=1), time(), tzinfo=zone)
-        return start, end
-
-
-def parse_period(since: str, until: str, today: date) -> tuple[Period, list[str]]:
-    errors = []
-    last = today
-    if until:
-        try:
-            last = date.fromisoformat(until)
-        except ValueError:
-            errors.append("La date « au » n'est pas une date valide (AAAA-MM-JJ).")
-    first = last - timedelta(days=DEFAULT_DAYS - 1)
-    if since:
-        try:
-            first = date.fromisoformat(since)
-        except ValueError:
-            errors.append("La date « du » n'est pas une date valide (AAAA-MM-JJ).")
-    if first > last:
-        errors.append("La période commence après sa fin : les dates ont été inversées.")
-        first, last = last, first
-    if (last - first).days >= MAX_DAYS:
-        errors.append(f"La période est limitée à {MAX_DAYS} jours.")
-        first = last - timedelta(days=MAX_DAYS - 1)
-    return Period(first, last), errors
 
 
 def hourly(
@@ -178,8 +139,5 @@ def add_analytics_routes(router: APIRouter, console: Console) -> None:
             )
         if added:
             console.store().audit(viewer.user, "example_added", target, " ".join(phrase.split()))
-        query = urlencode(
-            {k: v for k, v in (("since", since), ("until", until)) if v}
-            | {"ok": "example_added" if added else "example_known"}
-        )
-        return RedirectResponse(f"{PREFIX}/analytics?{query}", 303)
+        ok = "example_added" if added else "example_known"
+        return see_other("/analytics", since=since, until=until, ok=ok)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ from starlette.responses import Response
 from voicebot.console.auth import Viewer
 from voicebot.console.context import Console
 from voicebot.console.handover import is_claimer
+from voicebot.console.period import midnight, read_date
 from voicebot.console.web import forbidden, not_found
 
 PAGE_SIZE = 25
@@ -40,15 +41,6 @@ class HistoryFilters:
     def _fields(self) -> dict[str, str]:
         names = ("text", "line", "outcome", "reason", "caller", "since", "until")
         return {name: getattr(self, name) for name in names if getattr(self, name)}
-
-
-def parse_day(raw: str, zone: ZoneInfo) -> datetime | None:
-    """``AAAA-MM-JJ`` (what ``<input type=date>`` sends) at midnight in the service's zone."""
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        return None
-    return datetime.combine(day, time(), tzinfo=zone)
 
 
 def parse_page(raw: str) -> int:
@@ -95,14 +87,11 @@ def add_call_routes(router: APIRouter, console: Console) -> None:
             )
         )
         zone = ZoneInfo(console.content().service.timezone)
-        errors = []
-        since_at = parse_day(filters.since, zone) if filters.since else None
-        if filters.since and since_at is None:
-            errors.append("La date « du » n'est pas une date valide (AAAA-MM-JJ).")
-        until_day = parse_day(filters.until, zone) if filters.until else None
-        if filters.until and until_day is None:
-            errors.append("La date « au » n'est pas une date valide (AAAA-MM-JJ).")
-        until_at = until_day + timedelta(days=1) if until_day is not None else None
+        errors: list[str] = []
+        since_day = read_date(filters.since, "since", errors)
+        until_day = read_date(filters.until, "until", errors)
+        since_at = midnight(since_day, zone) if since_day is not None else None
+        until_at = midnight(until_day + timedelta(days=1), zone) if until_day is not None else None
         number = parse_page(page)
         rows, total = console.store().search_calls(
             text=filters.text or None,

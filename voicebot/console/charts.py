@@ -59,6 +59,28 @@ def _describe(title: str, rows: list[tuple[str, int]], unit: str) -> str:
     return f"{title} : {total} {unit} au total ; le plus fréquent : {label} ({value})."
 
 
+def _chart(
+    chart_id: str,
+    title: str,
+    rows: list[tuple[str, int]],
+    unit: str,
+    kind: str,
+    height: int,
+    bars: list[Bar],
+) -> Chart:
+    return Chart(
+        id=chart_id,
+        title=title,
+        description=_describe(title, rows, unit),
+        kind=kind,
+        width=WIDTH,
+        height=height,
+        bars=tuple(bars),
+        rows=tuple(rows),
+        total=sum(value for _, value in rows),
+    )
+
+
 def row_chart(chart_id: str, title: str, rows: list[tuple[str, int]], unit: str) -> Chart:
     """Horizontal bars, label above each bar, value at its end."""
     largest = max((value for _, value in rows), default=0) or 1
@@ -83,17 +105,7 @@ def row_chart(chart_id: str, title: str, rows: list[tuple[str, int]], unit: str)
             )
         )
         y = bar_y + BAR_HEIGHT + ROW_GAP
-    return Chart(
-        id=chart_id,
-        title=title,
-        description=_describe(title, rows, unit),
-        kind="rows",
-        width=WIDTH,
-        height=int(max(y, 40)),
-        bars=tuple(bars),
-        rows=tuple(rows),
-        total=sum(value for _, value in rows),
-    )
+    return _chart(chart_id, title, rows, unit, "rows", int(max(y, 40)), bars)
 
 
 def column_chart(chart_id: str, title: str, rows: list[tuple[str, int]], unit: str) -> Chart:
@@ -124,14 +136,4 @@ def column_chart(chart_id: str, title: str, rows: list[tuple[str, int]], unit: s
                 show_value=count <= 24 and value > 0,
             )
         )
-    return Chart(
-        id=chart_id,
-        title=title,
-        description=_describe(title, rows, unit),
-        kind="columns",
-        width=WIDTH,
-        height=20 + COLUMN_AREA + AXIS_ROOM,
-        bars=tuple(bars),
-        rows=tuple(rows),
-        total=sum(value for _, value in rows),
-    )
+    return _chart(chart_id, title, rows, unit, "columns", 20 + COLUMN_AREA + AXIS_ROOM, bars)

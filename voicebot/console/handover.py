@@ -6,15 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
-from voicebot.console.assets import PREFIX
 from voicebot.console.auth import Viewer
 from voicebot.console.context import Console
-from voicebot.console.live import queue_context
+from voicebot.console.live import render_queue
+from voicebot.console.templating import see_other
 from voicebot.console.web import PageError, not_found
 from voicebot.errors import StoreError
-from voicebot.store import HandoverView, User
+from voicebot.store import HandoverView, Store, User
 
 MAX_RESOLUTION_CHARS = 2000
 
@@ -28,6 +28,14 @@ def may_close(handover: HandoverView, viewer: Viewer) -> bool:
     return handover.status == "claimed" and (
         is_claimer(handover, viewer.user) or viewer.has("supervisor")
     )
+
+
+def queued(store: Store, handover_id: int) -> HandoverView:
+    """The hand-over, or a "not found" page when it has left the queue."""
+    handover = store.handover(handover_id)
+    if handover is None:
+        raise not_found("Cet appel n'est plus dans la file.")
+    return handover
 
 
 def add_handover_routes(router: APIRouter, console: Console) -> None:
@@ -59,24 +67,19 @@ def add_handover_routes(router: APIRouter, console: Console) -> None:
     @router.post("/handovers/{handover_id}/claim")
     def claim(request: Request, handover_id: int, viewer: Viewer = agent_posting) -> Response:
         store = console.store()
-        if store.handover(handover_id) is None:
-            raise not_found("Cet appel n'est plus dans la file.")
+        queued(store, handover_id)
         try:
             claimed = store.claim(handover_id, viewer.user)
         except StoreError as exc:
-            context = queue_context(store)
-            context.update(title="File d'attente", notice=None, error=str(exc))
-            return pages.render(request, "queue.html", context, 409)
+            return render_queue(pages, request, store, error=str(exc), status=409)
         store.audit(viewer.user, "claim", f"appel {claimed.call_id}", f"file n° {claimed.id}")
-        return RedirectResponse(f"{PREFIX}/handovers/{claimed.id}?ok=claimed", 303)
+        return see_other(f"/handovers/{claimed.id}", ok="claimed")
 
     @router.get("/handovers/{handover_id}")
     def handover_page(
         request: Request, handover_id: int, viewer: Viewer = agent, ok: str = ""
     ) -> Response:
-        handover = console.store().handover(handover_id)
-        if handover is None:
-            raise not_found("Cet appel n'est plus dans la file.")
+        handover = queued(console.store(), handover_id)
         notice = (
             "Vous avez pris l'appel : tout ce que le robot a appris est ci-dessous."
             if ok == "claimed"
@@ -92,9 +95,7 @@ def add_handover_routes(router: APIRouter, console: Console) -> None:
         resolution: Annotated[str, Form()] = "",
     ) -> Response:
         store = console.store()
-        handover = store.handover(handover_id)
-        if handover is None:
-            raise not_found("Cet appel n'est plus dans la file.")
+        handover = queued(store, handover_id)
         if not may_close(handover, viewer):
             raise PageError(
                 403,
@@ -114,4 +115,4 @@ def add_handover_routes(router: APIRouter, console: Console) -> None:
         except StoreError as exc:
             return page(request, viewer, handover, str(exc), 409, resolution)
         store.audit(viewer.user, "handled", f"appel {done.call_id}", resolution[:200])
-        return RedirectResponse(f"{PREFIX}/queue?ok=handled", 303)
+        return see_other("/queue", ok="handled")

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from voicebot.console.auth import Viewer
 from voicebot.console.context import Console
 from voicebot.console.labels import Labels, reason_label
+from voicebot.console.templating import Pages
 from voicebot.store import CallSummary, HandoverView, Store, TurnView
 
 LIVE_TURNS = 4
@@ -38,6 +39,20 @@ def queue_context(store: Store) -> dict[str, Any]:
         "waiting": [h for h in entries if h.status == "waiting"],
         "claimed": [h for h in entries if h.status == "claimed"],
     }
+
+
+def render_queue(
+    pages: Pages,
+    request: Request,
+    store: Store,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    context = queue_context(store)
+    context.update(title="File d'attente", notice=notice, error=error)
+    return pages.render(request, "queue.html", context, status)
 
 
 def live_context(store: Store) -> dict[str, Any]:
@@ -64,9 +79,7 @@ def add_live_routes(router: APIRouter, console: Console) -> None:
 
     @router.get("/queue")
     def queue_page(request: Request, viewer: Viewer = agent, ok: str = "") -> Response:
-        context = queue_context(console.store())
-        context.update(title="File d'attente", notice=NOTICES.get(ok), error=None)
-        return pages.render(request, "queue.html", context)
+        return render_queue(pages, request, console.store(), notice=NOTICES.get(ok))
 
     @router.get("/fragments/queue")
     def queue_fragment(request: Request, viewer: Viewer = agent) -> Response:

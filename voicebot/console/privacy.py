@@ -49,6 +49,10 @@ def add_privacy_routes(router: APIRouter, console: Console) -> None:
         }
         return pages.render(request, "privacy.html", context, status)
 
+    def refused(request: Request, number: str, error: str = NUMBER_PROBLEM) -> Response:
+        """The form again, with what is wrong and (shortened) the number as typed."""
+        return page(request, error=error, status=400, number=number[:40])
+
     @router.get("/privacy")
     def privacy_page(request: Request, viewer: Viewer = admin) -> Response:
         return page(request)
@@ -61,12 +65,12 @@ def add_privacy_routes(router: APIRouter, console: Console) -> None:
     ) -> Response:
         cleaned = clean_number(number)
         if cleaned is None:
-            return page(request, error=NUMBER_PROBLEM, status=400, number=number[:40])
+            return refused(request, number)
         store = console.store()
         try:
             data = store.export_caller(cleaned)
         except StoreError as exc:
-            return page(request, error=str(exc), status=400, number=number[:40])
+            return refused(request, number, str(exc))
         # The log keeps the last two digits only: an erased number must not live on there.
         store.audit(
             viewer.user, "caller_exported", masked_number(cleaned), f"{calls_in(data)} appel(s)"
@@ -88,7 +92,7 @@ def add_privacy_routes(router: APIRouter, console: Console) -> None:
     ) -> Response:
         cleaned = clean_number(number)
         if cleaned is None:
-            return page(request, error=NUMBER_PROBLEM, status=400, number=number[:40])
+            return refused(request, number)
         store = console.store()
         try:
             if confirmed != "oui":
@@ -97,7 +101,7 @@ def add_privacy_routes(router: APIRouter, console: Console) -> None:
                 return pages.render(request, "erase_confirm.html", context)
             erased = store.erase_caller(cleaned)
         except StoreError as exc:
-            return page(request, error=str(exc), status=400, number=number[:40])
+            return refused(request, number, str(exc))
         store.audit(viewer.user, "caller_erased", masked_number(cleaned), f"{erased} appel(s)")
         notice = f"Les données du numéro {cleaned} sont effacées ({erased} appel(s))."
         return page(request, notice=notice)

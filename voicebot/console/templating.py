@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.requests import Request
@@ -65,6 +65,12 @@ def _environment(assets: Assets) -> Environment:
     env.globals["roles"] = labels.ROLES
     env.globals["conformity"] = labels.CONFORMITY
     return env
+
+
+def see_other(path: str, **query: str) -> RedirectResponse:
+    """Where a form sends the browser next: the console's ``path``, with the non-empty ``query``."""
+    fields = urlencode({name: value for name, value in query.items() if value})
+    return RedirectResponse(f"{PREFIX}{path}" + (f"?{fields}" if fields else ""), 303)
 
 
 class Pages:

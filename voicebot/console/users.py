@@ -7,19 +7,20 @@ and says in French what is wrong; this page shows it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
-from voicebot.console.assets import PREFIX
 from voicebot.console.auth import Viewer
 from voicebot.console.context import Console
 from voicebot.console.labels import ROLES
+from voicebot.console.templating import see_other
 from voicebot.console.web import not_found
 from voicebot.errors import StoreError
-from voicebot.store import User
+from voicebot.store import Store, User
 from voicebot.store.passwords import MIN_LENGTH
 
 MAX_DISPLAY_NAME_CHARS = 100
@@ -61,8 +62,31 @@ def add_user_routes(router: APIRouter, console: Console) -> None:
             raise not_found("Ce compte n'existe pas.")
         return user
 
-    def done(code: str) -> Response:
-        return RedirectResponse(f"{PREFIX}/users?ok={code}", 303)
+    def changed(
+        request: Request,
+        viewer: Viewer,
+        user: User,
+        change: Callable[[Store], object],
+        action: str,
+        code: str,
+        detail: str | None = None,
+        *,
+        refusal_status: int = 409,
+        named: bool = False,
+    ) -> Response:
+        """Applies a change to an account, then ends the person's sessions and logs it.
+
+        A refusal shows the page with the store's reason, after the account's identifier
+        when ``named``."""
+        store = console.store()
+        try:
+            change(store)
+        except StoreError as exc:
+            error = f"{user.username} : {exc}" if named else str(exc)
+            return page(request, error=error, status=refusal_status)
+        store.end_sessions_of(user.id)
+        store.audit(viewer.user, action, user.username, detail)
+        return see_other("/users", ok=code)
 
     @router.get("/users")
     def users_page(request: Request, viewer: Viewer = admin, ok: str = "") -> Response:
@@ -87,7 +111,7 @@ def add_user_routes(router: APIRouter, console: Console) -> None:
         except StoreError as exc:
             return page(request, error=str(exc), status=400, form=form)
         store.audit(viewer.user, "user_created", user.username, ROLES[role])
-        return done("created")
+        return see_other("/users", ok="created")
 
     @router.post("/users/{user_id}/role")
     def change_role(
@@ -106,15 +130,16 @@ def add_user_routes(router: APIRouter, console: Console) -> None:
                 "administrateur.",
                 status=400,
             )
-        store = console.store()
-        try:
-            store.set_role(user.id, role)
-        except StoreError as exc:
-            return page(request, error=str(exc), status=409)
-        store.end_sessions_of(user.id)
         change = f"{ROLES.get(user.role, user.role)} → {ROLES[role]}"
-        store.audit(viewer.user, "role_changed", user.username, change)
-        return done("role")
+        return changed(
+            request,
+            viewer,
+            user,
+            lambda store: store.set_role(user.id, role),
+            "role_changed",
+            "role",
+            change,
+        )
 
     @router.post("/users/{user_id}/active")
     def change_active(
@@ -129,15 +154,14 @@ def add_user_routes(router: APIRouter, console: Console) -> None:
             return page(
                 request, error="Vous ne pouvez pas désactiver votre propre compte.", status=400
             )
-        store = console.store()
-        try:
-            store.set_active(user.id, enable)
-        except StoreError as exc:
-            return page(request, error=str(exc), status=409)
-        store.end_sessions_of(user.id)
-        action = "user_activated" if enable else "user_deactivated"
-        store.audit(viewer.user, action, user.username)
-        return done("activated" if enable else "deactivated")
+        return changed(
+            request,
+            viewer,
+            user,
+            lambda store: store.set_active(user.id, enable),
+            "user_activated" if enable else "user_deactivated",
+            "activated" if enable else "deactivated",
+        )
 
     @router.post("/users/{user_id}/password")
     def reset_password(
@@ -147,11 +171,13 @@ def add_user_routes(router: APIRouter, console: Console) -> None:
         password: Annotated[str, Form()] = "",
     ) -> Response:
         user = target(user_id)
-        store = console.store()
-        try:
-            store.set_password(user.id, password)
-        except StoreError as exc:
-            return page(request, error=f"{user.username} : {exc}", status=400)
-        store.end_sessions_of(user.id)
-        store.audit(viewer.user, "password_reset", user.username)
-        return done("password")
+        return changed(
+            request,
+            viewer,
+            user,
+            lambda store: store.set_password(user.id, password),
+            "password_reset",
+            "password",
+            refusal_status=400,
+            named=True,
+        )

@@ -11,19 +11,13 @@ from voicebot.errors import StoreError
 from voicebot.store.base import StoreBase
 from voicebot.store.passwords import Passwords, check_policy
 from voicebot.store.schema import UserRow
-from voicebot.store.views import ROLES, User
+from voicebot.store.views import ROLES, User, view_of
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
 
 
 def user_view(row: UserRow) -> User:
-    return User(
-        id=row.id,
-        username=row.username,
-        display_name=row.display_name,
-        role=row.role,
-        active=row.active,
-    )
+    return view_of(User, row)
 
 
 def normalise_username(username: str) -> str:

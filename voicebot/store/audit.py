@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from voicebot.store.base import StoreBase
 from voicebot.store.schema import AuditRow
-from voicebot.store.views import AuditEntry, User
+from voicebot.store.views import AuditEntry, User, view_of
 
 CLI = "cli"
 
@@ -52,9 +52,4 @@ class Audit(StoreBase):
             rows = session.scalars(
                 select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
             )
-            return [
-                AuditEntry(
-                    at=r.at, username=r.username, action=r.action, target=r.target, detail=r.detail
-                )
-                for r in rows
-            ]
+            return [view_of(AuditEntry, r) for r in rows]

@@ -10,23 +10,20 @@ from sqlalchemy.orm import Session
 
 from voicebot.store.base import StoreBase, as_utc, like_pattern
 from voicebot.store.schema import CallRow, HandoverRow, TurnRow, UserRow
-from voicebot.store.views import CallDetail, CallSummary, HandoverView, TurnView
+from voicebot.store.views import (
+    CallDetail,
+    CallSummary,
+    HandoverView,
+    TurnView,
+    text_map,
+    view_of,
+)
 
 MAX_PAGE = 500
 
 
 def turn_view(row: TurnRow) -> TurnView:
-    return TurnView(
-        seq=row.seq,
-        speaker=row.speaker,
-        text=row.text,
-        at=row.at,
-        intent=row.intent,
-        confidence=row.confidence,
-        slots={str(k): str(v) for k, v in (row.slots or {}).items()},
-        latency_ms=row.latency_ms,
-        heard_fully=row.heard_fully,
-    )
+    return view_of(TurnView, row, slots=text_map(row.slots))
 
 
 def turns_of(session: Session, call_id: str) -> list[TurnView]:
@@ -55,16 +52,10 @@ def summaries(session: Session, rows: Sequence[CallRow]) -> list[CallSummary]:
             ):
                 last_texts[call_id] = text
     return [
-        CallSummary(
+        view_of(
+            CallSummary,
+            row,
             call_id=row.id,
-            instance=row.instance,
-            line=row.line,
-            caller_number=row.caller_number,
-            transport=row.transport,
-            started_at=row.started_at,
-            ended_at=row.ended_at,
-            outcome=row.outcome,
-            handover_reason=row.handover_reason,
             intents=list(row.intents or []),
             turn_count=counts.get(row.id, (0, 0))[0],
             last_text=last_texts.get(row.id),
@@ -82,22 +73,14 @@ def handover_view(
         else None
     )
     waited_until = row.claimed_at or row.handled_at or now
-    return HandoverView(
-        id=row.id,
-        call_id=row.call_id,
-        line=row.line,
-        caller_number=row.caller_number,
-        reason=row.reason,
+    return view_of(
+        HandoverView,
+        row,
         intents=list(row.intents or []),
-        slots={str(k): str(v) for k, v in (row.slots or {}).items()},
+        slots=text_map(row.slots),
         transcript=transcript if transcript is not None else turns_of(session, row.call_id),
-        created_at=row.created_at,
         waited_s=round(max(0.0, (waited_until - row.created_at).total_seconds()), 1),
-        status=row.status,
         claimed_by=claimed_by,
-        claimed_at=row.claimed_at,
-        handled_at=row.handled_at,
-        resolution=row.resolution,
     )
 
 

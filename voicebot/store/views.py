@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 ROLES = ("agent", "supervisor", "admin")
 HANDOVER_STATUSES = ("waiting", "claimed", "handled")
+
+View = TypeVar("View", bound="DataclassInstance")
 
 
 @dataclass(frozen=True)
@@ -126,3 +132,18 @@ def as_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [as_json(v) for v in value]
     return value
+
+
+def view_of(view: type[View], row: object, **computed: Any) -> View:
+    """A view of a database row: ``computed`` fields as given, the others the row's columns."""
+    copied = {
+        field.name: getattr(row, field.name)
+        for field in dataclasses.fields(view)
+        if field.name not in computed
+    }
+    return view(**copied, **computed)
+
+
+def text_map(values: Mapping[Any, Any] | None) -> dict[str, str]:
+    """A JSON column's mapping (or nothing) as strings to strings."""
+    return {str(k): str(v) for k, v in (values or {}).items()}
