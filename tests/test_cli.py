@@ -10,6 +10,7 @@ import pytest
 
 from tests.cli import assert_clean_error, run_cli
 from tests.conftest import espeak_speech
+from tests.local_server import free_port
 from voicebot.audio.wav import write_wav
 
 
@@ -21,6 +22,7 @@ def test_models(korean_model_dir: Path, joe_voice_path: Path, tmp_path: Path) ->
         "VOICEBOT_TTS_PHONEMIZER_VOICE": "fr",
         "VOICEBOT_MODELS_DIR": str(tmp_path / "models"),
         "VOICEBOT_CACHE_DIR": str(tmp_path / "cache"),
+        "VOICEBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'voicebot.db'}",
     }
 
 
@@ -129,6 +131,25 @@ def test_doctor_reports_usable_engines(test_models: dict[str, str]) -> None:
     assert "[ok ] espeak-ng" in result.stdout
     assert "[ok ] reconnaissance vocale" in result.stdout
     assert "[ok ] synthèse vocale" in result.stdout
+
+
+def test_doctor_checks_the_telephony_and_the_database(test_models: dict[str, str]) -> None:
+    closed = free_port()  # nothing listens there: Asterisk is down
+    env = {
+        **test_models,
+        "VOICEBOT_ARI_URL": f"http://127.0.0.1:{closed}/ari",
+        "VOICEBOT_ARI_PASSWORD": "x",
+    }
+    result = run_cli("doctor", env=env)
+    assert result.returncode == 1, result.stdout
+    assert f"[ERR] Asterisk (VOICEBOT_ARI_URL) : http://127.0.0.1:{closed}/ari injoignable" in (
+        result.stdout
+    )
+    assert "http.conf" in result.stdout
+    # No media password and no administrator yet: warnings that say what to do.
+    assert "[!! ] appels entrants (VOICEBOT_MEDIA_PASSWORD)" in result.stdout
+    assert "[ok ] base de données" in result.stdout
+    assert "voicebot users add NOM --role admin" in result.stdout
 
 
 def test_doctor_explains_keypad_only_mode(test_models: dict[str, str]) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from tests.cli import run_cli
 from tests.conftest import espeak_speech
 from tests.e2e import sipp
 from tests.e2e.conftest import Agent, Sandbox
@@ -223,6 +224,15 @@ def test_ten_calls_at_once_all_complete(sandbox: Sandbox, bot: Bot, tmp_path: Pa
         assert active(levels, 5.0, 12.0) > 0.6, number
     assert sandbox.idle()
     assert bot.active_calls() == 0
+
+
+def test_doctor_sees_asterisk(sandbox: Sandbox, bot: Bot) -> None:
+    env = {k: v for k, v in bot.env.items() if k.startswith("VOICEBOT_")}
+    result = run_cli("doctor", env=env)
+    assert "[ok ] Asterisk (VOICEBOT_ARI_URL) : Asterisk 22.10.1" in result.stdout, result.stdout
+    wrong = run_cli("doctor", env={**env, "VOICEBOT_ARI_PASSWORD": "pas-le-bon"})
+    assert "identifiants refusés pour « voicebot »" in wrong.stdout
+    assert wrong.returncode == 1
 
 
 def test_with_the_bot_stopped_a_call_goes_straight_to_the_queue(

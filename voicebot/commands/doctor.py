@@ -56,6 +56,9 @@ def collect() -> list[Check]:
     checks.append(Check(True, "manifeste des modèles", str(settings.manifest)))
     checks.extend(_installed_models(store))
     checks.extend(_configured_engines(settings, store))
+    from voicebot.commands.doctor_service import service_checks  # after Check exists
+
+    checks.extend(service_checks(settings))
     return checks
 
 
