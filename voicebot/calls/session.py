@@ -182,6 +182,14 @@ class CallSession:
         with contextlib.suppress(asyncio.QueueFull):
             self._audio.put_nowait(None)
 
+    def service_stopped(self) -> None:
+        """The service stops under the call: it ends as ``interrupted``, not abandoned."""
+        if self.record.outcome is None:
+            self.record.outcome = "interrupted"
+        self._events.put_nowait(None)
+        with contextlib.suppress(asyncio.QueueFull):
+            self._audio.put_nowait(None)
+
     def _post(self, event: Event) -> None:
         if not self.ended.is_set():
             self._events.put_nowait(event)

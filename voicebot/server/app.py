@@ -73,8 +73,7 @@ def start_recorder(state: AppState, store: Store) -> CallRecorder:
 async def end_calls(state: AppState, timeout_s: float = 2.0) -> None:
     """Shutdown: each call in progress ends as interrupted (its caller goes to the queue)."""
     for session in list(state.sessions.values()):
-        session.record.outcome = session.record.outcome or "interrupted"
-        session.caller_hung_up()
+        session.service_stopped()
     for _ in range(int(timeout_s / 0.05)):
         if not state.sessions:
             break
@@ -90,8 +89,10 @@ def narrowband_expected(settings: Settings) -> bool:
 
 async def warm_narrowband(state: AppState) -> None:
     """Warm 8 kHz recognisers in the background: a fresh one decodes its first words slowly."""
+    if not narrowband_expected(state.settings):
+        return
     pool = state.recognizers(8000)
-    if pool is None or not narrowband_expected(state.settings):
+    if pool is None:
         return
     try:
         await pool.warm(max(1, state.settings.asr_warm_recognizers // 2))

@@ -143,8 +143,7 @@ class MediaCall:
                 if message["type"] == "websocket.disconnect":
                     if message.get("code") == CLOSE_SERVICE_RESTART and self.session is not None:
                         # The service is stopping (uvicorn closes sockets first): not the caller.
-                        record = self.session.record
-                        record.outcome = record.outcome or "interrupted"
+                        self.session.service_stopped()
                     break
                 data = message.get("bytes")
                 if data is not None:

@@ -258,7 +258,8 @@ class AriController:
         if call.caller_gone or call.routed:
             await self._clean_up(call)
             return
-        await asyncio.sleep(0)  # let the session record its outcome first
+        # A session that ended routed its record before closing the bot's leg; a record
+        # still without a route means the leg was lost under a running call.
         record = self.records(call.channel_id)
         if record is not None and record.route == "hangup":
             call.routed = True
