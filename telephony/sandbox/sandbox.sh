@@ -48,10 +48,10 @@ host_packages() {
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
   command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
-  [ ${#missing[@]} -eq 0 ] && return 0
-  say "installation sur l'hôte : ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # shellcheck source=scripts/apt-install.sh
+  source "$repo/scripts/apt-install.sh"
+  install_missing "Paquets manquants pour le bac à sable" "sandbox: installation sur l'hôte" \
+    ${missing[@]+"${missing[@]}"}
 }
 
 mirror() {
@@ -59,7 +59,7 @@ mirror() {
   # The Debian mirror the host already uses.
   local uri
   uri="$(grep -hsE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
-    | grep -v security | head -1 | awk '{print ($1 == "deb") ? $2 : $2}')"
+    | grep -v security | head -1 | awk '{print $2}')"
   echo "${uri:-http://deb.debian.org/debian}"
 }
 
