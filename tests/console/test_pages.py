@@ -79,12 +79,14 @@ def test_an_agent_cannot_close_a_call_taken_by_someone_else(
     handover = console.store.queue()[0]
     console.store.claim(handover.id, console.supervisor)
     csrf = csrf_as(client, "agent")
-    page = client.get(f"/console/handovers/{handover.id}").text
-    assert "Marquer traité" not in page and "Bruno" not in page and "chef" in page
+    page = client.get(f"/console/handovers/{handover.id}")
+    assert page.status_code == 403 and "pris en charge par un autre agent" in page.text
+    assert "Marquer traité" not in page.text and "0199001020" not in page.text
     refused = client.post(
         f"/console/handovers/{handover.id}/handled", data={"csrf_token": csrf, "resolution": "x"}
     )
     assert refused.status_code == 403
+    assert console.store.handover(handover.id).status == "claimed"  # type: ignore[union-attr]
 
 
 def test_live_calls_show_the_last_turns(console: Console, client: TestClient) -> None:

@@ -14,8 +14,8 @@ from starlette.responses import Response
 
 from voicebot.console.auth import Viewer
 from voicebot.console.context import Console
-from voicebot.console.handover import is_claimer
 from voicebot.console.period import midnight, read_date
+from voicebot.console.rights import may_see_call
 from voicebot.console.web import forbidden, not_found
 
 PAGE_SIZE = 25
@@ -60,9 +60,7 @@ def add_call_routes(router: APIRouter, console: Console) -> None:
         detail = console.store().call_detail(call_id)
         if detail is None:
             raise not_found("Cet appel est inconnu (ou ses données ont été effacées).")
-        if not viewer.has("supervisor") and not (
-            detail.handover is not None and is_claimer(detail.handover, viewer.user)
-        ):
+        if not may_see_call(detail.handover, viewer):
             raise forbidden("Un agent ne consulte que les appels qu'il a pris en charge.")
         context = {"title": f"Appel {detail.summary.call_id}", "detail": detail}
         return pages.render(request, "call.html", context)

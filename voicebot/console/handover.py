@@ -11,30 +11,27 @@ from starlette.responses import Response
 from voicebot.console.auth import Viewer
 from voicebot.console.context import Console
 from voicebot.console.live import render_queue
+from voicebot.console.rights import may_close, may_see_call, may_view
 from voicebot.console.templating import see_other
-from voicebot.console.web import PageError, not_found
+from voicebot.console.web import PageError, forbidden, not_found
 from voicebot.errors import StoreError
-from voicebot.store import HandoverView, Store, User
+from voicebot.store import HandoverView, Store
 
 MAX_RESOLUTION_CHARS = 2000
+SOMEONE_ELSES = (
+    "Cet appel est pris en charge par un autre agent : lui seul (ou un superviseur) peut "
+    "l'ouvrir. Choisissez un appel en attente dans la file."
+)
 
 
-def is_claimer(handover: HandoverView, user: User) -> bool:
-    return handover.claimed_by is not None and handover.claimed_by == user.username
-
-
-def may_close(handover: HandoverView, viewer: Viewer) -> bool:
-    """The agent who took the call closes it; a supervisor may close anyone's."""
-    return handover.status == "claimed" and (
-        is_claimer(handover, viewer.user) or viewer.has("supervisor")
-    )
-
-
-def queued(store: Store, handover_id: int) -> HandoverView:
-    """The hand-over, or a "not found" page when it has left the queue."""
+def queued(store: Store, handover_id: int, viewer: Viewer) -> HandoverView:
+    """The hand-over if the viewer may see it; else a "not found" page when it has left
+    the queue, or a refusal when it is another agent's."""
     handover = store.handover(handover_id)
     if handover is None:
         raise not_found("Cet appel n'est plus dans la file.")
+    if not may_view(handover, viewer):
+        raise forbidden(SOMEONE_ELSES)
     return handover
 
 
@@ -56,7 +53,7 @@ def add_handover_routes(router: APIRouter, console: Console) -> None:
             "title": f"Appel en attente n° {handover.id}",
             "handover": handover,
             "may_close": may_close(handover, viewer),
-            "may_see_call": viewer.has("supervisor") or is_claimer(handover, viewer.user),
+            "may_see_call": may_see_call(handover, viewer),
             "error": error,
             "notice": notice,
             "resolution": resolution,
@@ -67,11 +64,11 @@ def add_handover_routes(router: APIRouter, console: Console) -> None:
     @router.post("/handovers/{handover_id}/claim")
     def claim(request: Request, handover_id: int, viewer: Viewer = agent_posting) -> Response:
         store = console.store()
-        queued(store, handover_id)
+        queued(store, handover_id, viewer)
         try:
             claimed = store.claim(handover_id, viewer.user)
         except StoreError as exc:
-            return render_queue(pages, request, store, error=str(exc), status=409)
+            return render_queue(pages, request, store, viewer, error=str(exc), status=409)
         store.audit(viewer.user, "claim", f"appel {claimed.call_id}", f"file n° {claimed.id}")
         return see_other(f"/handovers/{claimed.id}", ok="claimed")
 
@@ -79,7 +76,7 @@ def add_handover_routes(router: APIRouter, console: Console) -> None:
     def handover_page(
         request: Request, handover_id: int, viewer: Viewer = agent, ok: str = ""
     ) -> Response:
-        handover = queued(console.store(), handover_id)
+        handover = queued(console.store(), handover_id, viewer)
         notice = (
             "Vous avez pris l'appel : tout ce que le robot a appris est ci-dessous."
             if ok == "claimed"
@@ -95,7 +92,7 @@ def add_handover_routes(router: APIRouter, console: Console) -> None:
         resolution: Annotated[str, Form()] = "",
     ) -> Response:
         store = console.store()
-        handover = queued(store, handover_id)
+        handover = queued(store, handover_id, viewer)
         if not may_close(handover, viewer):
             raise PageError(
                 403,

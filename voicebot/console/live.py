@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from voicebot.console.auth import Viewer
 from voicebot.console.context import Console
 from voicebot.console.labels import Labels, reason_label
+from voicebot.console.rights import may_view
 from voicebot.console.templating import Pages
 from voicebot.store import CallSummary, HandoverView, Store, TurnView
 
@@ -33,11 +34,13 @@ class LiveCall:
     last_turns: list[TurnView]
 
 
-def queue_context(store: Store) -> dict[str, Any]:
+def queue_context(store: Store, viewer: Viewer) -> dict[str, Any]:
+    """Everyone sees who waits; an agent sees only the calls they took, not the others'."""
     entries = store.queue()
     return {
         "waiting": [h for h in entries if h.status == "waiting"],
-        "claimed": [h for h in entries if h.status == "claimed"],
+        "claimed": [h for h in entries if h.status == "claimed" and may_view(h, viewer)],
+        "all_claimed": viewer.has("supervisor"),
     }
 
 
@@ -45,12 +48,13 @@ def render_queue(
     pages: Pages,
     request: Request,
     store: Store,
+    viewer: Viewer,
     *,
     notice: str | None = None,
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    context = queue_context(store)
+    context = queue_context(store, viewer)
     context.update(title="File d'attente", notice=notice, error=error)
     return pages.render(request, "queue.html", context, status)
 
@@ -79,11 +83,12 @@ def add_live_routes(router: APIRouter, console: Console) -> None:
 
     @router.get("/queue")
     def queue_page(request: Request, viewer: Viewer = agent, ok: str = "") -> Response:
-        return render_queue(pages, request, console.store(), notice=NOTICES.get(ok))
+        return render_queue(pages, request, console.store(), viewer, notice=NOTICES.get(ok))
 
     @router.get("/fragments/queue")
     def queue_fragment(request: Request, viewer: Viewer = agent) -> Response:
-        return pages.fragment(request, "queue_region.html", queue_context(console.store()))
+        context = queue_context(console.store(), viewer)
+        return pages.fragment(request, "queue_region.html", context)
 
     @router.get("/live")
     def live_page(request: Request, viewer: Viewer = agent) -> Response:
