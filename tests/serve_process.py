@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from voicebot.phone import caller_number
+
 
 @dataclass
 class Bot:
@@ -64,7 +66,7 @@ class Bot:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             recent = httpx.get(f"{self.url}/calls", timeout=5).json()["recent"]
-            mine = [r for r in recent if r["caller"] == caller]
+            mine = [r for r in recent if r["caller"] == caller_number(caller)]
             if mine:
                 return dict(mine[-1])
             time.sleep(0.2)

@@ -81,7 +81,7 @@ async def test_key_zero_hands_over(server: RunningServer) -> None:
         await call.wait_closed()
     record = await finished(server, "zero")
     assert record.outcome == "handed_over" and record.handover_reason == "keypad_0"
-    assert record.route == "queue" and record.caller == "0612345678"
+    assert record.route == "queue" and record.caller == "+33612345678"
     async with httpx.AsyncClient() as client:
         route = await client.get(f"{server.http}/calls/zero/route")
     assert route.text == "queue"

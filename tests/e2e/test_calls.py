@@ -159,7 +159,7 @@ def test_key_zero_reaches_an_agent_with_the_call_named(
     finally:
         store.close()
     handover = waiting[record["call_id"]]
-    assert handover.reason == "keypad_0" and handover.caller_number == "0600000103"
+    assert handover.reason == "keypad_0" and handover.caller_number == "+33600000103"
     assert "[touche 0]" in [t.text for t in handover.transcript]
 
 

@@ -20,6 +20,19 @@ REDACTED = [
     ("+33 (0)6 12 34 56 78", PHONE),
     ("0033 6 12 34 56 78", PHONE),
     ("mon numéro c'est le 06 12 34 56 78 merci", f"mon numéro c'est le {PHONE} merci"),
+    # Overseas departments, nationally and internationally, and other countries
+    ("0692 12 34 56", PHONE),  # La Réunion
+    ("+262 692 12 34 56", PHONE),
+    ("+262692123456", PHONE),
+    ("00262 692 12 34 56", PHONE),
+    ("0262 16 12 34", PHONE),
+    ("+262 269 60 12 34", PHONE),  # Mayotte
+    ("+590 690 00 12 34", PHONE),  # Guadeloupe
+    ("+596 696 20 12 34", PHONE),  # Martinique
+    ("+594 694 20 12 34", PHONE),  # Guyane
+    ("+508 41 12 34", PHONE),  # Saint-Pierre-et-Miquelon
+    ("+44 20 7946 0958", PHONE),
+    ("appelez-moi au +262 692 12 34 56 merci", f"appelez-moi au {PHONE} merci"),
     ("06 12 34 56 78 ou 01 45 21 33 00", f"{PHONE} ou {PHONE}"),
     # Phone numbers, spoken as the recogniser writes them
     ("zéro six douze trente-quatre cinquante-six soixante-dix-huit", PHONE),
@@ -32,6 +45,17 @@ REDACTED = [
     ("plus trente-trois six douze trente-quatre cinquante-six soixante-dix-huit", PHONE),
     ("zéro zéro trente-trois six douze trente-quatre cinquante-six soixante-dix-huit", PHONE),
     ("zéro 6 douze 34 cinquante-six 78", PHONE),
+    ("zéro six cent quatre-vingt-douze douze trente-quatre cinquante-six", PHONE),
+    (
+        "plus deux cent soixante-deux six cent quatre-vingt-douze douze trente-quatre "
+        "cinquante-six",
+        PHONE,
+    ),
+    (
+        "zéro zéro cinq cent quatre-vingt-seize six cent quatre-vingt-seize vingt douze "
+        "trente-quatre",
+        PHONE,
+    ),
     (
         "oui alors c'est le zéro six douze trente-quatre cinquante-six soixante-dix-huit voilà",
         f"oui alors c'est le {PHONE} voilà",
@@ -120,6 +144,8 @@ UNCHANGED = [
     "au 12 rue de la Paix",
     "au douze rue de la paix",
     "00 12 34 56 78",
+    "+262 123 45 67 89",  # no such number in La Réunion's plan
+    "plus trois degrés",
     "4970 1012 3456 7894",  # fails the Luhn check
     "1 85 15 75 123 456 00",  # month 15 and a wrong key: not a NIR
     "le point de départ",
@@ -152,6 +178,12 @@ def test_redacting_twice_changes_nothing_more(text: str, expected: str) -> None:
         ("0612345678", PHONE),
         ("+33612345678", PHONE),
         ("0033612345678", PHONE),
+        ("0692123456", PHONE),
+        ("+262692123456", PHONE),
+        ("00262692123456", PHONE),
+        ("+590590201234", PHONE),
+        ("+262123456789", None),
+        ("+2626921234", None),
         ("185077512345608", NIR),
         ("185077512345699", NIR),  # wrong key, but a plausible month
         ("185157512345600", None),  # wrong key and month 15

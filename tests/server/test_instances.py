@@ -77,7 +77,7 @@ async def test_calls_from_two_instances_show_in_one_console(tmp_path: Path) -> N
             # Live: the console of the first instance shows the call held by the second.
             def both_live() -> bool:
                 html = page(first.url, "/console/live")
-                return "0611111111" in html and "0622222222" in html
+                return "+33611111111" in html and "+33622222222" in html
 
             await asyncio.to_thread(wait_for, both_live)
             for call in calls:
@@ -86,7 +86,7 @@ async def test_calls_from_two_instances_show_in_one_console(tmp_path: Path) -> N
             # History: the second instance's console lists both ended calls.
             def both_in_history() -> bool:
                 html = page(second.url, "/console/history")
-                return "0611111111" in html and "0622222222" in html
+                return "+33611111111" in html and "+33622222222" in html
 
             await asyncio.to_thread(wait_for, both_in_history)
             store = Store.open(url)

@@ -1,13 +1,13 @@
 """`voicebot serve` with its store: a real call over the media WebSocket lands in the
-database while it happens and in the hand-over queue when it ends; a stop leaves no call
-open; a start closes what a crash left open."""
+database while it happens (its caller number in E.164) and in the hand-over queue when it
+ends; a stop leaves no call open; a start closes what a crash left open."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-from tests.calls.conftest import PASSWORD, RunningServer, start_server
+from tests.calls.conftest import OPEN, PASSWORD, RunningServer, start_server
 from tests.store.test_recorder import eventually
 from voicebot.calls.record import CallRecord
 from voicebot.config import load_settings
@@ -29,6 +29,7 @@ async def test_calls_reach_the_store_and_the_queue(
     )
     uv, task, port = await start_server(settings)
     state = uv.config.app.state.voicebot  # type: ignore[union-attr]
+    state.clock = lambda: OPEN  # agents answer: key 0 hands over, whatever the hour of the run
     server = RunningServer(
         f"ws://127.0.0.1:{port}/media", f"http://127.0.0.1:{port}", state, settings
     )
@@ -39,17 +40,18 @@ async def test_calls_reach_the_store_and_the_queue(
         )
         assert crashed == "interrupted"
 
-        async with server.call("svc-1", caller="0612345678") as call:
+        # Asterisk gives the caller id as the trunk does; the store keeps it in E.164.
+        async with server.call("svc-1", caller="0692 12 34 56") as call:
             await call.start_media()
             await call.wait_heard(1000)
             live = await eventually(lambda: [c for c in store.live_calls() if c.turn_count])
             assert [c.call_id for c in live] == ["svc-1"]
-            assert live[0].instance == INSTANCE and live[0].caller_number == "0612345678"
+            assert live[0].instance == INSTANCE and live[0].caller_number == "+262692123456"
             await call.dtmf("0")
             await call.wait_closed(timeout=30)
         queue = await eventually(store.queue)
         assert [h.call_id for h in queue] == ["svc-1"]
-        assert queue[0].reason == "keypad_0" and queue[0].caller_number == "0612345678"
+        assert queue[0].reason == "keypad_0" and queue[0].caller_number == "+262692123456"
         assert queue[0].transcript[0].speaker == "bot"
         assert "[touche 0]" in [t.text for t in queue[0].transcript]
 

@@ -47,6 +47,7 @@ from voicebot.dialog.events import (
 from voicebot.dialog.policy import DialogContext, DialogState, step
 from voicebot.errors import VoicebotError
 from voicebot.nlu.understand import Understander
+from voicebot.phone import caller_number
 from voicebot.tts.base import Synthesizer
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,10 @@ class CallSession:
             content.line(line), content.service, services.understander, services.stations
         )
         self.state = DialogState(line=line)
-        self.record = CallRecord(call_id=call_id, line=line, caller=caller, transport=transport)
+        # The one place a caller id enters: every transport's number is stored in E.164.
+        self.record = CallRecord(
+            call_id=call_id, line=line, caller=caller_number(caller), transport=transport
+        )
         self.rate_hz = sink.sample_rate_hz
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._audio: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=500)

@@ -1,7 +1,9 @@
 """Personal data out of French transcripts: numbers and addresses become markers.
 
-``redact`` replaces social security numbers (NIR), phone numbers, e-mail
-addresses, IBANs and bank card numbers, whether written ("06 12 34 56 78",
+``redact`` replaces social security numbers (NIR), phone numbers (French,
+overseas departments' as "0692 12 34 56" or "+262 692 12 34 56", and other
+countries' given with + or 00), e-mail addresses, IBANs and bank card
+numbers, whether written ("06 12 34 56 78",
 "jean.dupont@exemple.fr") or spoken as a recogniser writes them ("zéro six
 douze trente-quatre…", "jean point dupont arobase exemple point fr"). Dates,
 amounts, postcodes and hours are left alone: a number is replaced only when
@@ -14,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from voicebot.phone import is_assigned
 from voicebot.privacy.spoken import NUMBER_WORDS, Group, Token, letter, number_runs, tokenize
 
 NIR = "[numéro de sécurité sociale]"
@@ -28,6 +31,9 @@ WRITTEN_CORSICAN_NIR = re.compile(
     r"\b[12][ .]?\d{2}[ .]?\d{2}[ .]?2[AB][ .]?\d{3}[ .]?\d{3}(?:[ .]?\d{2})?\b", re.IGNORECASE
 )
 PHONE_DIGITS = re.compile(r"(?:0|\+33|0033|\+330)[1-9]\d{8}")
+"""A French number, metropolitan or overseas (0692… is La Réunion), as dialled in France."""
+INTERNATIONAL_DIGITS = re.compile(r"(?:\+|00)[1-9]\d{6,14}")
+"""Any other country's, overseas departments' included (+262…): kept when its plan assigns it."""
 NIR_DIGITS = re.compile(r"[12]\d{12}(?:\d{2})?")
 CARD_DIGITS = re.compile(r"[2-6]\d{12,18}")
 RIB_DIGITS = re.compile(r"\d{23}")
@@ -74,7 +80,9 @@ def redact(text: str) -> str:
 # ------------------------------------------------------------------ numbers
 def kind_of(digits: str) -> str | None:
     """The marker for a digit string with the exact shape of a personal number, else None."""
-    if PHONE_DIGITS.fullmatch(digits):
+    if PHONE_DIGITS.fullmatch(digits) or (
+        INTERNATIONAL_DIGITS.fullmatch(digits) and is_assigned(digits)
+    ):
         return PHONE
     if NIR_DIGITS.fullmatch(digits) and _nir_plausible(digits):
         return NIR

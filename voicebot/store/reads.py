@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from voicebot.phone import caller_number, stored_forms
 from voicebot.store.base import StoreBase, as_utc, like_pattern
 from voicebot.store.schema import CallRow, HandoverRow, TurnRow, UserRow
 from voicebot.store.views import (
@@ -20,6 +22,17 @@ from voicebot.store.views import (
 )
 
 MAX_PAGE = 500
+SEPARATORS = re.compile(r"[\s.\-/()]")
+
+
+def caller_condition(caller: str) -> ColumnElement[bool]:
+    """A whole number finds its calls however it is written ("0692 12 34 56",
+    "+262692123456"); part of one ("34 56") matches anywhere, literally."""
+    number = caller_number(caller)
+    if number is not None:
+        return CallRow.caller_number.in_(stored_forms(number))
+    digits = SEPARATORS.sub("", caller) or caller
+    return CallRow.caller_number.ilike(like_pattern(digits), escape="\\")
 
 
 def turn_view(row: TurnRow) -> TurnView:
@@ -123,9 +136,9 @@ class CallReads(StoreBase):
     ) -> tuple[list[CallSummary], int]:
         """A page of calls, newest first, and how many match in all.
 
-        ``text`` and ``caller`` match anywhere, case-insensitively, literally: ``%``
-        and ``_`` are plain characters. The others match exactly; ``since`` is
-        inclusive, ``until`` exclusive (on the start of the call).
+        ``text`` matches anywhere, case-insensitively, literally: ``%`` and ``_`` are
+        plain characters; ``caller`` as :func:`caller_condition` says. The others match
+        exactly; ``since`` is inclusive, ``until`` exclusive (on the start of the call).
         """
         conditions: list[ColumnElement[bool]] = []
         if text:
@@ -136,7 +149,7 @@ class CallReads(StoreBase):
                 )
             )
         if caller:
-            conditions.append(CallRow.caller_number.ilike(like_pattern(caller), escape="\\"))
+            conditions.append(caller_condition(caller))
         if line:
             conditions.append(CallRow.line == line)
         if outcome:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
 from voicebot.errors import StoreError
+from voicebot.phone import caller_number, stored_forms
 from voicebot.store.base import StoreBase, as_utc
 from voicebot.store.reads import handover_view, summaries, turns_of
 from voicebot.store.schema import CallRow, HandoverRow, LoginAttemptRow, SessionRow, TurnRow
@@ -18,24 +18,15 @@ LOGIN_ATTEMPTS_KEPT = timedelta(days=30)
 
 
 def number_variants(number: str) -> list[str]:
-    """The ways one caller number may be stored: as given, bare, and for a French
-    number its 0X, +33X and 0033X forms."""
-    given = number.strip()
-    bare = re.sub(r"[\s.\-()]", "", given)
-    if not re.fullmatch(r"\+?\d{2,20}", bare):
+    """The stored forms of one caller number, however it is written (see :mod:`voicebot.phone`)."""
+    normalised = caller_number(number)
+    if normalised is None:
         raise StoreError(
             f"Numéro d'appelant illisible : {number!r}",
-            hint="donnez le numéro tel qu'il s'affiche, par exemple 0612345678 ou +33612345678",
+            hint="donnez le numéro tel qu'il s'affiche, par exemple 0612345678, "
+            "+33612345678 ou 0692123456",
         )
-    variants = {given, bare}
-    national = None
-    if re.fullmatch(r"0[1-9]\d{8}", bare):
-        national = bare[1:]
-    elif re.fullmatch(r"(?:\+33|0033)[1-9]\d{8}", bare):
-        national = bare[-9:]
-    if national is not None:
-        variants |= {"0" + national, "+33" + national, "0033" + national}
-    return sorted(variants)
+    return stored_forms(normalised)
 
 
 class Retention(StoreBase):
@@ -94,7 +85,7 @@ class Retention(StoreBase):
                         else None,
                     }
                 )
-            return {"caller": number.strip(), "exported_at": now.isoformat(), "calls": calls}
+            return {"caller": caller_number(number), "exported_at": now.isoformat(), "calls": calls}
 
     def erase_caller(self, number: str) -> int:
         """Delete every call of that number, with its turns and hand-over; returns how many."""
