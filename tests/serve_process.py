@@ -7,13 +7,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.console.harness import PASSWORD, csrf_of
 from voicebot.phone import caller_number
+from voicebot.store import Store
+
+SUPERVISOR = "superviseur-tests"
+"""The account whose console session reads call records (``/calls`` is a supervisor's)."""
 
 
 @dataclass
@@ -26,6 +31,7 @@ class Bot:
     ready: Callable[[dict[str, Any]], bool]
     """When ``/readyz`` says the process may take calls."""
     process: subprocess.Popen[bytes] | None = None
+    session: httpx.Client | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -52,6 +58,9 @@ class Bot:
         raise RuntimeError(f"voicebot serve not ready:\n{self.log.read_text()[-3000:]}")
 
     def stop(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -65,12 +74,38 @@ class Bot:
         """The finished record of the call from ``caller`` (a number each test owns)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            recent = httpx.get(f"{self.url}/calls", timeout=5).json()["recent"]
+            recent = self.supervisor().get("/calls", timeout=5).json()["recent"]
             mine = [r for r in recent if r["caller"] == caller_number(caller)]
             if mine:
                 return dict(mine[-1])
             time.sleep(0.2)
         raise AssertionError(f"no finished call from {caller}")
+
+    def supervisor(self) -> httpx.Client:
+        """A supervisor's console session (the account is made in the bot's database once)."""
+        if self.session is None:
+            store = Store.open(self.env.get("VOICEBOT_DATABASE_URL"))
+            try:
+                if SUPERVISOR not in {u.username for u in store.users()}:
+                    store.create_user(SUPERVISOR, PASSWORD, "supervisor")
+            finally:
+                store.close()
+            client = httpx.Client(base_url=self.url)
+            form = client.get("/console/login", timeout=5)
+            signed = client.post(
+                "/console/login",
+                data={
+                    "username": SUPERVISOR,
+                    "password": PASSWORD,
+                    "csrf_token": csrf_of(form.text),
+                },
+                timeout=10,
+            )
+            if signed.status_code != 303:
+                client.close()
+                raise RuntimeError(f"console sign-in refused: {signed.status_code}")
+            self.session = client
+        return self.session
 
     def active_calls(self) -> int:
         return int(httpx.get(f"{self.url}/readyz", timeout=5).json()["active_calls"])

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: LogLevel = "info"
+    api_docs: bool = Field(
+        default=False,
+        description="Documentation de l'API (/docs, /redoc, /openapi.json) ; fermée par défaut.",
+    )
     database_url: str | None = Field(
         default=None,
         description="Base de données : sqlite:///chemin ou postgresql+psycopg://… ; "

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import Depends, Form
+from fastapi import Depends, Form, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -121,6 +121,22 @@ class Guard:
                 raise LoginRequired()
             if not viewer.has(role):
                 raise forbidden()
+            return viewer
+
+        return dependency
+
+    def api(self, role: Role) -> Callable[[Request], Viewer]:
+        """For JSON endpoints outside the console pages: 401 without a live session,
+        403 below ``role`` (no login page, no redirect)."""
+
+        def dependency(request: Request) -> Viewer:
+            viewer = self.current(request)
+            if viewer is None:
+                raise HTTPException(
+                    401, "Connexion nécessaire : connectez-vous à la console (/console/login)."
+                )
+            if not viewer.has(role):
+                raise HTTPException(403, "Votre rôle ne donne pas accès à ces données.")
             return viewer
 
         return dependency

@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from voicebot import __version__
 from voicebot.calls.record import CallRegistry
 from voicebot.config import Settings
+from voicebot.console.auth import Guard, Viewer
 from voicebot.console.router import create_console_router
 from voicebot.content import load_content
 from voicebot.dialog.render import render
@@ -24,6 +25,7 @@ from voicebot.live.gbfs import GbfsClient
 from voicebot.nlu.understand import Understander
 from voicebot.server.engines import load_engines
 from voicebot.server.media import media_endpoint
+from voicebot.server.readiness import DatabaseProbe
 from voicebot.server.recorder import CallRecorder
 from voicebot.server.state import AppState, Metrics
 from voicebot.store import Store
@@ -176,7 +178,15 @@ def create_app(settings: Settings) -> FastAPI:
             await asyncio.to_thread(store.close)
             engines.close()
 
-    app = FastAPI(title="voicebot", version=__version__, lifespan=lifespan)
+    docs = settings.api_docs  # off by default: the API's map is not for every visitor
+    app = FastAPI(
+        title="voicebot",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.add_api_websocket_route("/media", media_endpoint)
 
     def current_store() -> Store:
@@ -199,21 +209,26 @@ def create_app(settings: Settings) -> FastAPI:
         mode = state.engines.mode if state else "starting"
         return {"status": "ok", "version": __version__, "mode": mode}
 
+    database = DatabaseProbe()
+
     @app.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
-        """Readiness: engines loaded; says whether calls get speech or keypad only."""
+        """Readiness: engines loaded and the database answering; says whether calls get
+        speech or keypad only. Names, never file paths: anyone may read it."""
         state = state_of(request)
         if state is None:
             return JSONResponse({"ready": False, "reason": "chargement des moteurs"}, 503)
+        problem = await database.problem(state.store) if state.store else "base non ouverte"
         body = {
-            "ready": True,
+            "ready": problem is None,
+            **({"reason": problem} if problem else {}),
             **state.engines.describe(),
             "active_calls": len(state.registry.active),
             "prompts_ready": state.prompts_ready,
             "credentials": state.settings.media_password is not None,
             "ari": state.ari_status,
         }
-        return JSONResponse(body)
+        return JSONResponse(body, 200 if problem is None else 503)
 
     @app.get("/metrics")
     async def metrics(request: Request) -> Response:
@@ -222,8 +237,11 @@ def create_app(settings: Settings) -> FastAPI:
             return Response(status_code=503)
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # Caller numbers and transcripts: a supervisor's (or admin's) console session only.
+    supervisor = Depends(Guard(current_store).api("supervisor"))
+
     @app.get("/calls")
-    async def calls(request: Request) -> dict[str, Any]:
+    async def calls(request: Request, viewer: Viewer = supervisor) -> dict[str, Any]:
         state = state_of(request)
         if state is None:
             raise HTTPException(503)
@@ -233,7 +251,7 @@ def create_app(settings: Settings) -> FastAPI:
         }
 
     @app.get("/calls/{call_id}")
-    async def call(call_id: str, request: Request) -> dict[str, Any]:
+    async def call(call_id: str, request: Request, viewer: Viewer = supervisor) -> dict[str, Any]:
         state = state_of(request)
         record = state.registry.get(call_id) if state else None
         if record is None:

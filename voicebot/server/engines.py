@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,13 @@ WARMUP_TEXT = (
     "Bonjour, je voudrais prendre un rendez-vous pour renouveler mon passeport, "
     "et savoir à quelle heure ouvre la mairie."
 )
+ABSOLUTE_PATH = re.compile(r"(?<![\w.:/\\])~?(?:[/\\][^\s/\\()«»,;'\"`]+)+")
+"""An absolute path (``/srv/modeles/vosk``, ``~/x``), not a URL's (``http://h/p``)."""
+
+
+def without_paths(text: str) -> str:
+    """Each absolute file path in ``text`` replaced by its last part (a model's name)."""
+    return ABSOLUTE_PATH.sub(lambda found: re.split(r"[/\\]", found.group(0))[-1], text)
 
 
 @dataclass
@@ -42,11 +50,12 @@ class LoadedEngines:
         return "speech" if self.asr_model is not None else "keypad_only"
 
     def describe(self) -> dict[str, Any]:
+        """What the engines are, for ``/readyz`` and the log: names, never file paths."""
         return {
             "mode": self.mode,
             "asr": {
-                "model": str(self.asr_model.path) if self.asr_model else None,
-                "problem": self.asr_problem,
+                "model": self.asr_model.path.name if self.asr_model else None,
+                "problem": without_paths(self.asr_problem) if self.asr_problem else None,
                 "workers": self.asr_pool.max_workers,
                 "pending": self.asr_pool.pending,
                 "idle_recognizers": self.recognizers.idle if self.recognizers else 0,
@@ -54,7 +63,7 @@ class LoadedEngines:
             "tts": {
                 "engine": self.synthesizer.engine,
                 "voice": self.synthesizer.voice,
-                "reason": self.tts_reason,
+                "reason": without_paths(self.tts_reason),
                 "pending": self.tts_pool.pending,
             },
         }

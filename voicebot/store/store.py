@@ -44,5 +44,9 @@ class Store(CallWrites, CallReads, Handovers, CallAnalytics, Accounts, Sessions,
             raise
         return cls(engine, url=shown(resolved))
 
+    def ping(self) -> None:
+        """Read one small row: raises :class:`StoreError` when the database does not answer."""
+        self.version()
+
     def close(self) -> None:
         self.engine.dispose()
