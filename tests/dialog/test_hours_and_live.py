@@ -1,15 +1,23 @@
-"""Agents' hours with French public holidays, and the live bike feed."""
+"""Agents' hours with public holidays (France, Alsace-Moselle, overseas), and the live bike feed."""
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
 from datetime import date, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
+from tests.cli import run_cli
 from tests.gbfs_server import gbfs_feed
-from voicebot.content.model import Service
-from voicebot.dialog.hours import agents_available, easter_sunday, french_holidays
+from voicebot.config import PROJECT_ROOT
+from voicebot.content import load_content
+from voicebot.content.model import PublicHolidays, Service
+from voicebot.dialog.hours import agents_available, public_holidays, subdivisions
+from voicebot.errors import ContentError
 from voicebot.live.gbfs import GbfsClient, LiveDataError
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -22,21 +30,21 @@ SERVICE = Service(
 )
 
 
-@pytest.mark.parametrize(
-    ("year", "easter"), [(2024, date(2024, 3, 31)), (2026, date(2026, 4, 5)),
-                         (2027, date(2027, 3, 28)), (2038, date(2038, 4, 25))]
-)  # fmt: skip
-def test_easter(year: int, easter: date) -> None:
-    assert easter_sunday(year) == easter
-
-
 def test_the_eleven_french_holidays_of_2027() -> None:
-    holidays = french_holidays(2027)
-    assert len(holidays) == 11
-    assert date(2027, 3, 29) in holidays  # lundi de Pâques
-    assert date(2027, 5, 6) in holidays  # Ascension
-    assert date(2027, 5, 17) in holidays  # lundi de Pentecôte
-    assert date(2027, 7, 14) in holidays
+    holidays = public_holidays(PublicHolidays(), 2027)
+    assert sorted(holidays) == [
+        date(2027, 1, 1),
+        date(2027, 3, 29),  # lundi de Pâques
+        date(2027, 5, 1),
+        date(2027, 5, 6),  # Ascension
+        date(2027, 5, 8),
+        date(2027, 5, 17),  # lundi de Pentecôte
+        date(2027, 7, 14),
+        date(2027, 8, 15),
+        date(2027, 11, 1),
+        date(2027, 11, 11),
+        date(2027, 12, 25),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -50,10 +58,51 @@ def test_the_eleven_french_holidays_of_2027() -> None:
         (datetime(2026, 11, 11, 10, 0), False),  # Armistice, a Wednesday
         (datetime(2026, 12, 24, 10, 0), False),  # extra closure from the content
         (datetime(2027, 5, 6, 10, 0), False),  # Ascension
+        (datetime(2027, 3, 26, 10, 0), True),  # Good Friday: a working day in most of France
     ],
 )
 def test_agents_available(moment: datetime, open_: bool) -> None:
     assert agents_available(SERVICE, moment.replace(tzinfo=PARIS)) is open_
+
+
+REGIONAL = [
+    # subdivision, a weekday that is a holiday only there (10:00, within the hours)
+    ("57", datetime(2027, 3, 26, 10, 0)),  # Moselle: Vendredi saint
+    ("6AE", datetime(2027, 3, 26, 10, 0)),  # Alsace: Vendredi saint
+    ("57", datetime(2028, 12, 26, 10, 0)),  # Moselle: Saint-Étienne, a Tuesday
+    ("6AE", datetime(2028, 12, 26, 10, 0)),
+    ("971", datetime(2027, 5, 27, 10, 0)),  # Guadeloupe: abolition de l'esclavage
+    ("972", datetime(2026, 5, 22, 10, 0)),  # Martinique
+    ("973", datetime(2027, 6, 10, 10, 0)),  # Guyane
+    ("974", datetime(2027, 12, 20, 10, 0)),  # La Réunion
+    ("976", datetime(2027, 4, 27, 10, 0)),  # Mayotte
+    ("971", datetime(2027, 7, 21, 10, 0)),  # Guadeloupe: fête de Victor Schœlcher
+]
+
+
+@pytest.mark.parametrize(("subdivision", "moment"), REGIONAL)
+def test_a_regional_holiday_closes_the_line_only_where_it_is_one(
+    subdivision: str, moment: datetime
+) -> None:
+    there = replace(SERVICE, public_holidays=PublicHolidays("FR", subdivision))
+    at = moment.replace(tzinfo=PARIS)
+    assert agents_available(SERVICE, at)  # plain France: a working day
+    assert not agents_available(there, at)
+    worked = replace(there, closed_on_public_holidays=False)
+    assert agents_available(worked, at)
+
+
+def test_the_overseas_hours_are_read_in_their_own_time_zone() -> None:
+    reunion = replace(
+        SERVICE, timezone="Indian/Reunion", public_holidays=PublicHolidays("FR", "974")
+    )
+    # 20 December 2027, 10:00 in La Réunion is 07:00 in Paris: the local holiday counts.
+    assert not agents_available(
+        reunion, datetime(2027, 12, 20, 10, 0, tzinfo=ZoneInfo("Indian/Reunion"))
+    )
+    assert agents_available(
+        reunion, datetime(2027, 12, 21, 10, 0, tzinfo=ZoneInfo("Indian/Reunion"))
+    )
 
 
 def test_a_desk_open_every_day_and_all_night() -> None:
@@ -73,6 +122,77 @@ def test_hours_are_read_in_the_service_time_zone() -> None:
     # 09:30 UTC in winter is 10:30 in Paris: open; 07:00 UTC is 08:00 in Paris: not yet.
     assert agents_available(SERVICE, datetime(2026, 11, 26, 9, 30, tzinfo=ZoneInfo("UTC")))
     assert not agents_available(SERVICE, datetime(2026, 11, 26, 7, 0, tzinfo=ZoneInfo("UTC")))
+
+
+def test_the_french_subdivisions_offered() -> None:
+    offered = subdivisions("FR")
+    assert {"57": "Moselle", "6AE": "Alsace", "974": "La Réunion", "976": "Mayotte"}.items() <= (
+        offered.items()
+    )
+    assert {"971", "972", "973"} <= set(offered)
+    assert not any(code.startswith("Zone") for code in offered)  # school holidays only
+
+
+def content_with(tmp_path: Path, public_holidays: object) -> Path:
+    root = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", root)
+    path = root / "service.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["public_holidays"] = public_holidays
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ({"country": "FR", "subdivision": "57"}, PublicHolidays("FR", "57")),
+        ({"country": "FR", "subdivision": 974}, PublicHolidays("FR", "974")),
+        ({"subdivision": "La Réunion"}, PublicHolidays("FR", "974")),
+        ({"country": "fr", "subdivision": "Alsace"}, PublicHolidays("FR", "6AE")),
+        ({"country": "FR"}, PublicHolidays("FR", None)),
+        (None, PublicHolidays("FR", None)),
+    ],
+)
+def test_the_content_chooses_the_holidays(
+    tmp_path: Path, written: object, expected: PublicHolidays
+) -> None:
+    service = load_content(content_with(tmp_path, written)).service
+    assert service.public_holidays == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "entry", "problem"),
+    [
+        (
+            {"country": "FR", "subdivision": "Alsace-Moselle"},
+            "public_holidays.subdivision",
+            "« Alsace-Moselle » inconnue pour FR (attendu : 57 (Moselle), 6AE (Alsace), "
+            "971 (Guadeloupe), 972 (Martinique), 973 (Guyane), 974 (La Réunion), 976 (Mayotte)",
+        ),
+        ({"subdivision": "Zone A"}, "public_holidays.subdivision", "« Zone A » inconnue"),
+        ({"country": "XX"}, "public_holidays.country", "pays « XX » inconnu"),
+        ({"country": "FR", "region": "57"}, "public_holidays.region", "clé inconnue"),
+        ("Moselle", "public_holidays", "attendu par exemple"),
+    ],
+)
+def test_the_loader_refuses_unknown_holidays(
+    tmp_path: Path, written: object, entry: str, problem: str
+) -> None:
+    root = content_with(tmp_path, written)
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    problems: list[str] = caught.value.problems  # type: ignore[attr-defined]
+    wanted = f"{root / 'service.yaml'}: {entry}: "
+    assert any(p.startswith(wanted) and problem in p for p in problems), problems
+
+
+def test_prompts_check_names_the_file_and_the_accepted_subdivisions(tmp_path: Path) -> None:
+    root = content_with(tmp_path, {"country": "FR", "subdivision": "Moselle-Est"})
+    result = run_cli("prompts", "check", env={"VOICEBOT_PROMPTS_DIR": str(root)})
+    assert result.returncode != 0
+    assert f"{root / 'service.yaml'}: public_holidays.subdivision" in result.stdout
+    assert "57 (Moselle)" in result.stdout and "974 (La Réunion)" in result.stdout
 
 
 async def test_gbfs_reads_stations_and_caches_names() -> None:

@@ -22,11 +22,13 @@ from voicebot.content.model import (
     Intent,
     IntentKind,
     Line,
+    PublicHolidays,
     Service,
     Slot,
     SlotKind,
     SlotValue,
 )
+from voicebot.dialog.hours import countries, subdivision_code, subdivisions
 from voicebot.errors import ContentError
 
 CONTROL_INTENTS = ("oui", "non", "repeter", "conseiller", "au_revoir")
@@ -172,10 +174,47 @@ def _load_service(path: Path, problems: _Problems) -> Service:
         hours=hours,
         closed_dates=tuple(closed),
         closed_on_public_holidays=holidays_closed,
+        public_holidays=_load_public_holidays(data.get("public_holidays"), path, problems),
         gbfs_url=str(gbfs).strip() if gbfs else None,
         sms_enabled=data.get("sms_enabled") is True,
         facts=facts,
     )
+
+
+def _load_public_holidays(raw: Any, path: Path, problems: _Problems) -> PublicHolidays:
+    """``{country: FR, subdivision: "57"}``; absent, plain France."""
+    entry = "public_holidays"
+    if raw is None:
+        return PublicHolidays()
+    if not isinstance(raw, dict):
+        problems.add(path, entry, 'attendu par exemple {country: FR, subdivision: "57"}')
+        return PublicHolidays()
+    for key in raw:
+        if key not in ("country", "subdivision"):
+            problems.add(path, f"{entry}.{key}", "clé inconnue (attendu : country, subdivision)")
+    country = str(raw.get("country") or "FR").strip().upper()
+    if country not in countries():
+        problems.add(
+            path,
+            f"{entry}.country",
+            f"pays « {country} » inconnu (attendu : un code ISO 3166-1 à deux lettres, "
+            "par exemple FR)",
+        )
+        return PublicHolidays()
+    written = raw.get("subdivision")
+    if written is None or str(written).strip() == "":
+        return PublicHolidays(country)
+    code = subdivision_code(country, str(written).strip())
+    if code is None:
+        known = subdivisions(country)
+        accepted = ", ".join(f"{c} ({n})" if n != c else c for c, n in known.items())
+        problems.add(
+            path,
+            f"{entry}.subdivision",
+            f"« {written} » inconnue pour {country} (attendu : {accepted or 'aucune'})",
+        )
+        return PublicHolidays(country)
+    return PublicHolidays(country, code)
 
 
 def _load_slots(path: Path, problems: _Problems) -> dict[str, Slot]:

@@ -85,6 +85,15 @@ class Line:
 
 
 @dataclass(frozen=True, slots=True)
+class PublicHolidays:
+    """Whose public holidays close the agents' line: a country (ISO 3166-1) and, for
+    holidays of its own, a subdivision ("57" Moselle, "974" La Réunion...)."""
+
+    country: str = "FR"
+    subdivision: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Service:
     name: str
     timezone: str
@@ -92,6 +101,7 @@ class Service:
     """Weekday (0 = Monday) → opening periods of the agents."""
     closed_dates: tuple[date, ...] = ()
     closed_on_public_holidays: bool = True
+    public_holidays: PublicHolidays = field(default_factory=PublicHolidays)
     gbfs_url: str | None = None
     sms_enabled: bool = False
     facts: dict[str, str] = field(default_factory=dict)
