@@ -128,3 +128,37 @@ def test_close_open_calls_ends_only_that_instances_open_calls(store: Store, cloc
     assert store.close_open_calls("bot-a") == 0
     assert store.close_open_calls("bot-b", outcome="closed") == 1
     assert store.open_instances() == []
+
+
+CALLERS = {
+    "reunion": "+262692123456",
+    "reunion-stored-before": "0692123456",  # a row written before numbers were E.164
+    "paris": "+33612345678",
+    "martinique": "+596696201234",
+    "masque": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("written", "found"),
+    [
+        ("0692 12 34 56", {"reunion", "reunion-stored-before"}),
+        ("+262692123456", {"reunion", "reunion-stored-before"}),
+        ("00262 692 12 34 56", {"reunion", "reunion-stored-before"}),
+        ("06 12 34 56 78", {"paris"}),
+        ("+33 6 12 34 56 78", {"paris"}),
+        ("0696 20 12 34", {"martinique"}),
+        ("+33 6 96 20 12 34", set()),  # not Martinique's number: +33 is metropolitan
+        ("34 56", {"reunion", "reunion-stored-before", "paris"}),  # part of a number: anywhere
+        ("20 12", {"martinique"}),
+        ("262", {"reunion"}),
+        ("%", set()),
+    ],
+)
+def test_the_history_finds_a_caller_however_the_number_is_written(
+    store: Store, written: str, found: set[str]
+) -> None:
+    for call_id, caller in CALLERS.items():
+        ended_call(store, call_id, caller=caller, outcome="resolved")
+    page, total = store.search_calls(caller=written)
+    assert {summary.call_id for summary in page} == found and total == len(found)

@@ -92,16 +92,59 @@ def test_export_and_erase(env: Store, capsys: pytest.CaptureFixture[str], tmp_pa
     assert code == 2 and "--yes" in err
     assert env.call_detail("mine") is not None
     code, out, _ = run(capsys, "erase", "--caller", "0612345678", "--yes")
-    assert code == 0 and out.startswith("1 appel(s) du 0612345678 effacé(s)")
+    assert code == 0 and out.startswith("1 appel(s) du +33612345678 effacé(s)")
     assert env.call_detail("mine") is None and env.call_detail("theirs") is not None
 
     entries = [(e.action, e.target) for e in env.audit_log()]
     assert entries == [
-        ("caller_erased", "********78"),
-        ("caller_exported", "********78"),
-        ("caller_exported", "********78"),
+        ("caller_erased", "*********78"),
+        ("caller_exported", "*********78"),
+        ("caller_exported", "*********78"),
     ]
-    assert all("0612345678" not in json.dumps(e.detail) for e in env.audit_log())
+    assert all("612345678" not in json.dumps(e.detail) for e in env.audit_log())
+
+
+REUNION = [
+    "0692 12 34 56",
+    "0692123456",
+    "+262692123456",
+    "+262 692 12 34 56",
+    "00262 692 12 34 56",
+]
+
+
+@pytest.mark.parametrize("written", REUNION)
+def test_an_overseas_caller_is_exported_and_erased_however_written(
+    env: Store, capsys: pytest.CaptureFixture[str], written: str
+) -> None:
+    ended_call(env, "reunion", caller="+262692123456", outcome="resolved")
+    ended_call(env, "stored-before", caller="0692123456", outcome="resolved")  # not yet E.164
+    ended_call(env, "paris", caller="+33612345678", outcome="resolved")
+    ended_call(env, "guadeloupe", caller="+590690001234", outcome="resolved")
+    ended_call(env, "masque", caller=None, outcome="resolved")
+
+    code, out, _ = run(capsys, "export", "--caller", written)
+    data = json.loads(out)
+    assert code == 0 and data["caller"] == "+262692123456"
+    assert sorted(c["call_id"] for c in data["calls"]) == ["reunion", "stored-before"]
+
+    code, out, _ = run(capsys, "erase", "--caller", written, "--yes")
+    assert code == 0 and out.startswith("2 appel(s) du +262692123456 effacé(s)")
+    assert env.call_detail("reunion") is None and env.call_detail("stored-before") is None
+    for kept in ("paris", "guadeloupe", "masque"):
+        assert env.call_detail(kept) is not None
+    assert [e.target for e in env.audit_log()] == ["**********56", "**********56"]
+
+
+@pytest.mark.parametrize("written", ["anonymous", "0612", "06 12 34 56 7a", ""])
+def test_a_number_that_is_none_is_refused_before_anything(
+    env: Store, capsys: pytest.CaptureFixture[str], written: str
+) -> None:
+    ended_call(env, "paris", caller="+33612345678", outcome="resolved")
+    for command in (["export", "--caller", written], ["erase", "--caller", written, "--yes"]):
+        code, _, err = run(capsys, *command)
+        assert code == 2 and "numéro d'appelant illisible" in err
+    assert env.call_detail("paris") is not None and env.audit_log() == []
 
 
 def test_the_cli_knows_the_stores_roles() -> None:

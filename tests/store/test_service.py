@@ -55,7 +55,7 @@ async def test_calls_reach_the_store_and_the_queue(
         assert queue[0].transcript[0].speaker == "bot"
         assert "[touche 0]" in [t.text for t in queue[0].transcript]
 
-        async with server.call("svc-2") as call:
+        async with server.call("svc-2", caller="anonymous") as call:  # a withheld number
             await call.start_media()
             await call.wait_heard(500)
             await eventually(store.live_calls)
@@ -68,4 +68,5 @@ async def test_calls_reach_the_store_and_the_queue(
     stopped = store.call_detail("svc-2")
     assert stopped is not None and stopped.summary.ended_at is not None
     assert stopped.summary.outcome == "interrupted"  # the service stopped, not the caller
+    assert stopped.summary.caller_number is None
     assert stopped.turns and stopped.turns[0].speaker == "bot"

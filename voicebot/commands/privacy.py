@@ -1,5 +1,8 @@
 """`voicebot purge`, `voicebot export --caller`, `voicebot erase --caller`: retention and a
-caller's rights of access and erasure, from the command line."""
+caller's rights of access and erasure, from the command line.
+
+The number is given as the person writes it ("0692 12 34 56", "+262692123456",
+"00262 692 12 34 56"): every form finds the same calls (see :mod:`voicebot.phone`)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from voicebot.commands.database import opened_store
 from voicebot.commands.moment import parse_moment
 from voicebot.config import load_settings
 from voicebot.errors import UsageError
+from voicebot.phone import caller_number
 from voicebot.store.audit import masked_number
 
 
@@ -21,6 +25,18 @@ def parse_instant(text: str | None) -> datetime:
     """An ISO 8601 moment; without a zone, local time. None: now."""
     hint = "format ISO 8601, par exemple 2026-06-30T23:00"
     return parse_moment(text, f"date illisible : {text!r}", hint)
+
+
+def caller_of(args: argparse.Namespace) -> str:
+    """The ``--caller`` number in E.164; a usage error when it is none."""
+    number = caller_number(args.caller)
+    if number is None:
+        raise UsageError(
+            f"numéro d'appelant illisible : {args.caller!r}",
+            hint="donnez le numéro tel qu'il s'affiche, par exemple 0612345678, "
+            "+33612345678 ou 0692123456",
+        )
+    return number
 
 
 def purge(args: argparse.Namespace) -> int:
@@ -53,12 +69,13 @@ def purge(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
+    number = caller_of(args)
     with opened_store() as store:
-        data = store.export_caller(args.caller)
+        data = store.export_caller(number)
         store.audit(
             None,
             "caller_exported",
-            masked_number(args.caller),
+            masked_number(number),
             {"calls": len(data["calls"]), "output": "stdout" if args.output is None else "file"},
         )
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
@@ -79,14 +96,15 @@ def export(args: argparse.Namespace) -> int:
 
 
 def erase(args: argparse.Namespace) -> int:
+    number = caller_of(args)
     if not args.yes:
         raise UsageError(
-            f"effacement non confirmé : tous les appels du {args.caller} seraient supprimés",
+            f"effacement non confirmé : tous les appels du {number} seraient supprimés",
             hint="relancez avec --yes pour confirmer (voicebot export --caller d'abord, "
             "si la personne demande aussi ses données)",
         )
     with opened_store() as store:
-        erased = store.erase_caller(args.caller)
-        store.audit(None, "caller_erased", masked_number(args.caller), {"calls": erased})
-    print(f"{erased} appel(s) du {args.caller} effacé(s), avec leurs transcriptions et transferts.")
+        erased = store.erase_caller(number)
+        store.audit(None, "caller_erased", masked_number(number), {"calls": erased})
+    print(f"{erased} appel(s) du {number} effacé(s), avec leurs transcriptions et transferts.")
     return 0
