@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -42,10 +43,8 @@ def test_learned_examples_join_their_intents(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
-        ("examples:\n  paie_des_agents: [bonjour]\n", "intention inconnue « paie_des_agents »"),
         ("examples: [bonjour]\n", "doit associer des intentions à des listes de phrases"),
         ("examples:\n  dechets: bonjour\n", "doit être une liste de textes"),
-        ("examples:\n  dechets: [quels sont les horaires de la mairie]\n", "est aussi sous"),
         ("examples: {dechets: [\n", "YAML invalide"),
     ],
 )
@@ -55,3 +54,40 @@ def test_a_broken_learned_file_names_its_problem(tmp_path: Path, body: str, prob
         load_content(root)
     problems = caught.value.problems  # type: ignore[attr-defined]
     assert any("learned.yaml" in p and problem in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("body", "warning", "skipped"),
+    [
+        # intents.yaml renamed an intent after the console learned examples for it
+        (
+            "examples:\n  paie_des_agents: [la paie des agents]\n"
+            "  dechets: [le truc des poubelles]\n",
+            "examples.paie_des_agents: intention inconnue « paie_des_agents » : ces exemples "
+            "sont ignorés ; rattachez-les à une intention de intents.yaml",
+            "la paie des agents",
+        ),
+        # intents.yaml took a learned phrase as an example of another intent
+        (
+            "examples:\n  dechets: [quels sont les horaires de la mairie, le truc des poubelles]\n",
+            "examples.dechets: l'exemple « quels sont les horaires de la mairie » est aussi sous "
+            "« horaires » : il est ignoré",
+            "quels sont les horaires de la mairie",
+        ),
+    ],
+)
+def test_a_stale_learned_entry_is_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, body: str, warning: str, skipped: str
+) -> None:
+    root = with_learned(tmp_path, body)
+    with caplog.at_level(logging.WARNING, logger="voicebot.content.loader"):
+        content = load_content(root)  # the service starts
+    learned = root / "mairie" / "learned.yaml"
+    assert content.warnings and all(w.startswith(f"{learned}: ") for w in content.warnings)
+    assert any(warning in w for w in content.warnings), content.warnings
+    assert any(warning in r.getMessage() for r in caplog.records)
+    line = content.line("mairie")
+    assert line.intents["dechets"].examples[-1] == "le truc des poubelles"  # the rest loads
+    assert skipped not in line.intents["dechets"].examples
+    shipped = load_content(PROJECT_ROOT / "prompts")
+    assert shipped.warnings == ()

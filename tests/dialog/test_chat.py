@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.dialog.test_policy import SMS_CLAIM
 from tests.gbfs_server import gbfs_feed
 from voicebot.config import PROJECT_ROOT
 
@@ -72,3 +75,29 @@ def test_chat_live_feed_down(tmp_path: Path) -> None:
 def test_chat_on_a_holiday_has_no_agent() -> None:
     out = chat(["0"], at="2026-12-25T10:00")
     assert "ne sont pas disponibles" in out and "[fin de l'appel : closed]" in out
+
+
+SMS_CANNOT = "Je ne peux pas envoyer de SMS."
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        ["je voudrais refaire ma carte d'identité je l'ai perdue", "envoyez moi ça par texto",
+         "non merci au revoir"],
+        ["2", "passeport", "vous pouvez m'envoyer ça par sms", "répétez", "au revoir"],
+        ["je voudrais prendre rendez vous mardi à dix heures", "par écrit s'il vous plaît", "0"],
+    ],
+)  # fmt: skip
+def test_chat_never_claims_an_sms_and_says_at_once_it_cannot(script: list[str]) -> None:
+    """The shipped content says ``sms_enabled: true``; no SMS sender exists."""
+    out = chat(script)
+    robot = re.findall(r"robot(?: \(vitesse [\d.]+\))? : (.*)", out)
+    assert len(robot) == len(script) + 1  # the greeting, then one reply a turn
+    assert "[SMS" not in out
+    assert not any(SMS_CLAIM.search(text) for text in robot), robot
+    # The reply to the request for an SMS is the one that says it cannot.
+    asked = next(i for i, turn in enumerate(script) if re.search("sms|texto|écrit", turn))
+    assert robot[asked + 1].startswith(SMS_CANNOT), robot[asked + 1]
+    if "rendez vous" in script[0]:
+        assert "Pour quel jour" not in out and "À quelle heure" not in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -28,7 +29,7 @@ from voicebot.dialog.events import (
     Speak,
     StageFailed,
 )
-from voicebot.dialog.policy import DialogContext, DialogState, step
+from voicebot.dialog.policy import DialogContext, DialogState, TurnMeaning, step
 from voicebot.nlu.understand import Understander
 
 A = TypeVar("A")
@@ -36,6 +37,10 @@ PARIS = ZoneInfo("Europe/Paris")
 OPEN = datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)  # Thursday morning
 CLOSED = datetime(2026, 11, 29, 10, 0, tzinfo=PARIS)  # Sunday
 STATIONS = ("Place de la Mairie", "Gare Centrale")
+SMS_CLAIM = re.compile(
+    r"(?i)(je vous (ai )?envoi|envoyé|c'est fait|vous allez recevoir|vous recevrez)[^.]*\bsms"
+)
+"""A bot utterance that says an SMS is, or was, sent."""
 
 
 @pytest.fixture(scope="module")
@@ -97,15 +102,30 @@ def test_confident_request_is_answered_then_goodbye(understander: Understander) 
     assert of(bye, HangUp) and of(bye, HangUp)[0].outcome == "resolved"
 
 
+def with_required(call: Call, intent_id: str, *slots: str) -> None:
+    """The call's content, with ``intent_id`` needing ``slots`` (as an administration may write)."""
+    line = call.context.line
+    intent = replace(line.intents[intent_id], required=slots)
+    call.context = replace(
+        call.context, line=replace(line, intents={**line.intents, intent_id: intent})
+    )
+
+
 def test_missing_slot_is_asked_for(understander: Understander) -> None:
     call = Call(understander)
+    # The shipped content asks for no dossier number (the bot cannot look dossiers up).
+    with_required(call, "suivi_dossier", "numero_dossier")
     ask = call.say("je voudrais savoir où en est mon dossier")
     assert call.state.phase == "slot" and call.state.asking_slot == "numero_dossier"
     listen = of(ask, Listen)[0]
     assert listen.grammar is not None and "deux" in listen.grammar
     answer = call.say("a b un deux trois quatre")
     assert call.state.slots["numero_dossier"] == "AB1234"
-    assert "A B 1 2 3 4" in spoken(answer)
+    assert call.prompt("anything_else") in spoken(answer)
+    # The answer to the question belongs to the pending request, with the slot it gave.
+    assert call.state.last_turn == TurnMeaning(
+        "suivi_dossier", None, (("numero_dossier", "AB1234"),)
+    )
 
 
 @pytest.mark.parametrize("answer", ["oui c'est ça", "non pas du tout"])
@@ -203,12 +223,53 @@ def test_live_bikes_then_feed_down(understander: Understander) -> None:
     assert down.state.phase == "anything_else" and not of(actions, HandOver)
 
 
-def test_sms_of_the_last_answer(understander: Understander) -> None:
+def test_sms_of_the_last_answer_only_with_a_sender(understander: Understander) -> None:
     call = Call(understander)
+    assert call.context.service.sms_enabled  # the shipped content wants SMS...
+    call.context = replace(call.context, sms_sender=True)  # ...and here a sender exists
     call.say("je voudrais refaire ma carte d'identité je l'ai perdue")
     actions = call.say("vous pouvez m'envoyer ça par sms")
     sms = of(actions, SendSms)
     assert sms and len(sms[0].text) > 20
+    assert call.prompt("sms_sent") in spoken(actions)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        ["je voudrais refaire ma carte d'identité je l'ai perdue", "envoyez moi ça par texto"],
+        ["les horaires de la déchetterie", "vous pouvez m'envoyer ça par sms", "oui",
+         "quand passe le camion poubelle", "j'ai pas de quoi noter"],
+        ["envoyez moi un sms"],
+        [Keypad("1"), "par sms s'il vous plaît", "répétez", "non merci"],
+        ["je voudrais un rendez vous", "par écrit s'il vous plaît"],
+    ],
+)  # fmt: skip
+def test_without_a_sender_no_sms_is_offered_sent_or_claimed(
+    understander: Understander, script: list[str | Event]
+) -> None:
+    call = Call(understander)
+    assert call.context.service.sms_enabled and not call.context.sms_sender
+    asked = 0
+    for turn in script:
+        actions = call.say(turn) if isinstance(turn, str) else call.send(turn)
+        assert not of(actions, SendSms)
+        if call.state.last_turn is not None and call.state.last_turn.intent == "sms":
+            asked += 1
+            # At once: it cannot, and what it can do instead.
+            assert spoken(actions).startswith(call.prompt("sms_unavailable"))
+    assert asked >= 1
+    said = [a.text for actions in call.log for a in of(actions, Speak)]
+    for text in said:
+        assert not SMS_CLAIM.search(text), text
+    assert SMS_CLAIM.search("C'est fait : je vous ai envoyé ces informations par SMS.")
+
+
+def test_repeat_after_an_sms_refusal_repeats_the_information(understander: Understander) -> None:
+    call = Call(understander)
+    answer = spoken(call.say("les horaires de la médiathèque"))
+    call.say("envoyez moi ça par sms")
+    assert spoken(call.say("répétez")) == answer
 
 
 def test_silence_reprompts_then_keypad_then_human(understander: Understander) -> None:
@@ -246,3 +307,81 @@ def test_ended_call_ignores_events(understander: Understander) -> None:
     call = Call(understander)
     call.send(Keypad("0"))
     assert call.send(Heard("allô")) == []
+
+
+@pytest.mark.parametrize(
+    "turn",
+    [
+        "je voudrais prendre rendez vous pour mardi à dix heures",
+        "je voudrais un rendez vous",
+        "il faut que j'annule mon rendez vous de jeudi",
+        "déplacer mon rendez vous carte d'identité",
+        Keypad("3"),
+    ],
+)
+def test_an_appointment_is_not_collected_the_bot_says_how_to_book(
+    understander: Understander, turn: str | Event
+) -> None:
+    call = Call(understander)
+    actions = call.say(turn) if isinstance(turn, str) else call.send(turn)
+    assert call.state.pending_intent == "rendez_vous"
+    assert call.state.phase == "anything_else" and call.state.asking_slot is None
+    text = spoken(actions)
+    for asked in ("date", "heure"):
+        assert call.context.line.slots[asked].prompt not in text
+    assert "Je ne peux pas" in text and "conseiller" in text and "tapez 0" in text
+    assert "site de la mairie" in text and "accueil de la mairie" in text
+    assert "noté" not in text
+
+
+MEANINGS: list[tuple[str | Event, str | None, bool]] = [
+    # (caller turn, intent that turn carries, whether the understander's confidence comes)
+    ("les horaires de la piscine", "horaires", True),
+    ("le grand schtroumpf a mangé la lune", None, True),  # after an understood turn
+    (Keypad("5"), "dechets", False),
+    ("xylophone pour zèbre", None, True),
+    (Keypad("#"), None, False),
+    ("plus lentement s'il vous plaît", "repeter", False),
+    ("vous pouvez répéter", "repeter", True),
+    (Keypad("0"), "conseiller", False),
+]
+
+
+def test_each_caller_turn_carries_what_that_turn_meant(understander: Understander) -> None:
+    call = Call(understander)
+    assert call.state.last_turn is None  # the greeting is no caller turn
+    for turn, intent, scored in MEANINGS:
+        call.say(turn) if isinstance(turn, str) else call.send(turn)
+        meaning = call.state.last_turn
+        assert meaning is not None and meaning.intent == intent, (turn, meaning)
+        if scored:
+            assert meaning.confidence is not None and 0.0 <= meaning.confidence <= 1.0
+        else:
+            assert meaning.confidence is None
+    assert call.state.intents[0] == "horaires"  # the call's intents are kept apart
+
+
+def test_a_silence_is_no_caller_turn(understander: Understander) -> None:
+    call = Call(understander)
+    call.say("les horaires de la piscine")
+    call.send(Silence())
+    assert call.state.last_turn is None
+
+
+def test_every_listen_waits_the_configured_time(understander: Understander) -> None:
+    call = Call(understander)
+    call.context = replace(call.context, listen_timeout_ms=4321)
+    for turn in ("les horaires de la piscine", "répétez", "plus lentement", "zorglub", "oui"):
+        listens = of(call.say(turn), Listen)
+        assert listens and all(listen.timeout_ms == 4321 for listen in listens)
+    assert all(listen.timeout_ms == 4321 for listen in of(call.send(Silence()), Listen))
+
+
+def test_the_station_question_listens_for_the_live_station_names(
+    understander: Understander,
+) -> None:
+    call = Call(understander)
+    actions = call.say("il y a des vélos disponibles")
+    assert call.state.asking_slot == "station"
+    grammar = of(actions, Listen)[0].grammar
+    assert grammar is not None and set(STATIONS) <= set(grammar)

@@ -5,6 +5,7 @@ All problems are collected before failing, so an author fixes them in one go.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import replace
 from datetime import date, time
@@ -31,6 +32,7 @@ from voicebot.content.model import (
 from voicebot.dialog.hours import countries, subdivision_code, subdivisions
 from voicebot.errors import ContentError
 
+log = logging.getLogger(__name__)
 CONTROL_INTENTS = ("oui", "non", "repeter", "conseiller", "au_revoir")
 LEARNED_FILE = "learned.yaml"
 """Examples added from the supervision console: ``examples: {intent_id: [phrases]}``."""
@@ -41,9 +43,14 @@ _LIVE_FIELDS = {"bikes", "docks"}
 class _Problems:
     def __init__(self) -> None:
         self.items: list[str] = []
+        self.warnings: list[str] = []
 
     def add(self, file: Path, entry: str, problem: str) -> None:
         self.items.append(f"{file}: {entry}: {problem}")
+
+    def warn(self, file: Path, entry: str, problem: str) -> None:
+        """Something skipped that does not stop the service (the rest loads)."""
+        self.warnings.append(f"{file}: {entry}: {problem}")
 
 
 def load_content(root: Path) -> Content:
@@ -69,7 +76,9 @@ def load_content(root: Path) -> Content:
         )
         error.problems = problems.items  # type: ignore[attr-defined]
         raise error
-    return Content(service=service, lines=lines)
+    for warning in problems.warnings:
+        log.warning("%s", warning)
+    return Content(service=service, lines=lines, warnings=tuple(problems.warnings))
 
 
 def _read_yaml(path: Path, problems: _Problems) -> dict[str, Any]:
@@ -403,7 +412,12 @@ def _claim_examples(
 def _merge_learned(
     path: Path, intents: dict[str, Intent], owner: dict[str, str], problems: _Problems
 ) -> None:
-    """Add the examples learned from the console to their intents (a repeat is ignored)."""
+    """Add the examples learned from the console to their intents (a repeat is ignored).
+
+    The console checks what it writes, but ``intents.yaml`` may change afterwards: a
+    learned example whose intent no longer exists, or that is now an example of another
+    intent, is skipped with a warning, and the service starts with the rest.
+    """
     if not path.exists():
         return
     raw = _read_yaml(path, problems).get("examples") or {}
@@ -414,13 +428,28 @@ def _merge_learned(
         entry = f"examples.{intent_id}"
         intent = intents.get(str(intent_id))
         if intent is None:
-            problems.add(path, entry, f"intention inconnue « {intent_id} »")
+            known_ids = ", ".join(sorted(i for i in intents if intents[i].kind != "control"))
+            problems.warn(
+                path,
+                entry,
+                f"intention inconnue « {intent_id} » : ces exemples sont ignorés ; "
+                f"rattachez-les à une intention de intents.yaml ({known_ids}) "
+                "ou supprimez l'entrée",
+            )
             continue
         new: dict[str, str] = {}
         known = {" ".join(e.lower().split()) for e in intent.examples}
         for phrase in _str_list(phrases, path, entry, problems):
             key = " ".join(phrase.lower().split())
-            if key not in known:
+            other = owner.get(key)
+            if other is not None and other != intent.id:
+                problems.warn(
+                    path,
+                    entry,
+                    f"l'exemple « {phrase} » est aussi sous « {other} » : il est ignoré ; "
+                    "supprimez-le de l'un des deux fichiers",
+                )
+            elif key not in known:
                 new.setdefault(key, phrase)
         added = tuple(new.values())
         _claim_examples(added, intent.id, owner, path, entry, problems)

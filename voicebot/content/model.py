@@ -14,8 +14,9 @@ WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanc
 REQUIRED_PROMPTS = (
     "greeting", "ask", "reprompt", "keypad_menu", "confirm", "handover", "closed",
     "anything_else", "goodbye", "not_understood", "repeat_nothing", "slower", "error",
-    "live_data_down", "sms_sent", "sms_unavailable",
+    "live_data_down", "sms_unavailable",
 )  # fmt: skip
+"""``sms_sent`` is optional: it is said only when an SMS sender is configured."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,7 @@ class Service:
     public_holidays: PublicHolidays = field(default_factory=PublicHolidays)
     gbfs_url: str | None = None
     sms_enabled: bool = False
+    """The administration wants SMS; they are offered only when a sender is configured too."""
     facts: dict[str, str] = field(default_factory=dict)
 
 
@@ -111,6 +113,8 @@ class Service:
 class Content:
     service: Service
     lines: dict[str, Line]
+    warnings: tuple[str, ...] = ()
+    """What was skipped while loading (file: entry: what to do); the rest is loaded."""
 
     def line(self, line_id: str) -> Line:
         from voicebot.errors import ContentError

@@ -63,10 +63,10 @@ class Speak:
 
 @dataclass(frozen=True, slots=True)
 class Listen:
-    """Wait for the caller; ``grammar`` limits the vocabulary (None: open)."""
+    """Wait for the caller up to ``timeout_ms``; ``grammar`` limits the vocabulary (None: open)."""
 
+    timeout_ms: int
     grammar: tuple[str, ...] | None = None
-    timeout_ms: int = 6000
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +78,8 @@ class FetchLive:
 
 @dataclass(frozen=True, slots=True)
 class SendSms:
+    """Send ``text`` to the caller; the dialog asks for it only when a sender is configured."""
+
     text: str
 
 

@@ -13,7 +13,13 @@ The policy, in the order a caller meets it:
 - slot filling asks for what an answer needs (a date, a dossier number...);
 - silence reprompts, then offers the keypad, then hands over;
 - outside agents' hours a hand-over becomes the closed-hours message;
-- no loop: past ``MAX_TURNS`` exchanges the call goes to a human.
+- no loop: past ``MAX_TURNS`` exchanges the call goes to a human;
+- the bot never claims what it cannot do: an SMS is sent only when a sender is
+  configured (``DialogContext.sms_sender``), else the caller hears at once that
+  it cannot, and what it can do instead.
+
+After each caller turn (speech or key), ``DialogState.last_turn`` says what that
+turn was understood as, so the call record shows what each turn meant.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ MAX_SILENCES = 3
 MAX_TURNS = 14
 SLOWER_FACTOR = 0.8
 MIN_SPEED = 0.6
+LISTEN_TIMEOUT_MS = 7000
+"""How long the bot waits for the caller to speak (``VOICEBOT_LISTEN_TIMEOUT_MS``)."""
 YES_NO_GRAMMAR = (
     "oui", "non", "ouais", "exactement", "c'est ça", "tout à fait", "d'accord", "pas du tout",
     "conseiller", "répétez", "pardon",
@@ -72,6 +80,23 @@ class DialogContext:
     stations: tuple[str, ...] = ()
     act_above: float = ACT_ABOVE
     """Confidence from which the bot acts without confirming."""
+    listen_timeout_ms: int = LISTEN_TIMEOUT_MS
+    sms_sender: bool = False
+    """Whether an SMS sender is configured; without one, no SMS is offered nor sent,
+    whatever ``sms_enabled`` says in the content."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnMeaning:
+    """What one caller turn (speech or key) was understood as."""
+
+    intent: str | None = None
+    """None: not understood."""
+    confidence: float | None = None
+    """The understander's confidence in ``intent`` (in "nothing fits" when None); None
+    when no classification was involved (a key, an answer to a slot question)."""
+    slots: tuple[tuple[str, str], ...] = ()
+    """The slots heard in this turn (not those known from earlier turns)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +119,8 @@ class DialogState:
     intents: tuple[str, ...] = ()
     transcript: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     outcome: str | None = None
+    last_turn: TurnMeaning | None = None
+    """What the caller turn of the latest step meant; None when that step was no caller turn."""
 
     @property
     def slots(self) -> dict[str, str]:
@@ -106,6 +133,7 @@ Step = tuple[DialogState, list[Action]]
 def step(state: DialogState, event: Event, context: DialogContext) -> Step:
     if state.phase == "ended":
         return state, []
+    state = replace(state, last_turn=None)
     if isinstance(event, CallStarted):
         return _start(state, event, context)
     if isinstance(event, StageFailed):
@@ -121,11 +149,24 @@ def step(state: DialogState, event: Event, context: DialogContext) -> Step:
 
 # ---------------------------------------------------------------- helpers
 def _say(
-    state: DialogState, text: str, grammar: tuple[str, ...] | None = None, **changes: object
+    state: DialogState,
+    context: DialogContext,
+    text: str,
+    grammar: tuple[str, ...] | None = None,
+    **changes: object,
 ) -> Step:
     """Speak, remember it for "répétez", and listen."""
     new = replace(state, last_spoken=text, transcript=(*state.transcript, ("bot", text)), **changes)  # type: ignore[arg-type]
-    return new, [Speak(text, new.speed), Listen(grammar)]
+    return new, [Speak(text, new.speed), Listen(context.listen_timeout_ms, grammar)]
+
+
+def _meaning(
+    state: DialogState,
+    intent: str | None,
+    confidence: float | None = None,
+    slots: dict[str, str] | None = None,
+) -> DialogState:
+    return replace(state, last_turn=TurnMeaning(intent, confidence, tuple((slots or {}).items())))
 
 
 def _prompt(context: DialogContext, key: str) -> str:
@@ -140,7 +181,7 @@ def _start(state: DialogState, event: CallStarted, context: DialogContext) -> St
         text += " " + _prompt(context, "closed")
     follow = _prompt(context, "keypad_menu" if event.keypad_only else "ask")
     phase = "keypad" if event.keypad_only else "open"
-    return _say(replace(state, phase=phase), f"{text} {follow}")
+    return _say(replace(state, phase=phase), context, f"{text} {follow}")
 
 
 def _hand_over(
@@ -201,23 +242,28 @@ def _not_understood(state: DialogState, context: DialogContext) -> Step:
             preface="not_understood_again",
         )
     if failures == MAX_FAILURES - 1:
-        return _say(state, _prompt(context, "keypad_menu"), phase="keypad", failures=failures)
-    return _say(state, _prompt(context, "not_understood"), phase="open", failures=failures)
+        return _say(
+            state, context, _prompt(context, "keypad_menu"), phase="keypad", failures=failures
+        )
+    return _say(state, context, _prompt(context, "not_understood"), phase="open", failures=failures)
 
 
 # ---------------------------------------------------------------- events
 def _keypad(state: DialogState, digit: str, context: DialogContext) -> Step:
     state = replace(state, transcript=(*state.transcript, ("caller", f"[touche {digit}]")))
     if digit == "0":
-        return _hand_over(state, context, "keypad_0")
+        return _hand_over(_meaning(state, "conseiller"), context, "keypad_0")
     if digit == "*":
-        return _repeat(state, context)
+        return _repeat(_meaning(state, "repeter"), context)
     if state.phase == "confirm" and digit in ("1", "2"):
-        return _confirmed(state, context) if digit == "1" else _declined(state, context)
+        if digit == "1":
+            return _confirmed(_meaning(state, "oui"), context)
+        return _declined(_meaning(state, "non"), context)
     intent_id = context.line.keypad.get(digit)
+    state = _meaning(state, intent_id)
     if intent_id is None:
         text = f"{_prompt(context, 'keypad_invalid')} {_prompt(context, 'keypad_menu')}"
-        return _say(state, text.strip(), phase="keypad")
+        return _say(state, context, text.strip(), phase="keypad")
     return _act(
         replace(state, failures=0, silences=0), context.line.intents[intent_id], {}, context
     )
@@ -228,13 +274,15 @@ def _silence(state: DialogState, context: DialogContext) -> Step:
     if silences >= MAX_SILENCES:
         return _hand_over(replace(state, silences=silences), context, "no_input")
     if silences == MAX_SILENCES - 1:
-        return _say(state, _prompt(context, "keypad_menu"), phase="keypad", silences=silences)
-    return _say(state, _prompt(context, "reprompt"), silences=silences)
+        return _say(
+            state, context, _prompt(context, "keypad_menu"), phase="keypad", silences=silences
+        )
+    return _say(state, context, _prompt(context, "reprompt"), silences=silences)
 
 
 def _repeat(state: DialogState, context: DialogContext) -> Step:
     text = state.last_spoken or _prompt(context, "repeat_nothing")
-    return state, [Speak(text, state.speed), Listen()]
+    return state, [Speak(text, state.speed), Listen(context.listen_timeout_ms)]
 
 
 def _heard(state: DialogState, event: Heard, context: DialogContext) -> Step:
@@ -245,18 +293,23 @@ def _heard(state: DialogState, event: Heard, context: DialogContext) -> Step:
         transcript=(*state.transcript, ("caller", event.text)),
     )
     if state.turns > MAX_TURNS:
-        return _hand_over(state, context, "too_long")
+        return _hand_over(_meaning(state, None), context, "too_long")
     folded = fold(event.text)
     if any(words in folded for words in _SLOWER_WORDS):
-        slower = replace(state, speed=max(MIN_SPEED, round(state.speed * SLOWER_FACTOR, 2)))
+        # "plus lentement" is a way of asking to repeat (the content's ``repeter`` examples).
+        slower = replace(
+            _meaning(state, "repeter"),
+            speed=max(MIN_SPEED, round(state.speed * SLOWER_FACTOR, 2)),
+        )
         text = _prompt(context, "slower") + " " + slower.last_spoken
-        return slower, [Speak(text.strip(), slower.speed), Listen()]
+        return slower, [Speak(text.strip(), slower.speed), Listen(context.listen_timeout_ms)]
     alternatives = event.alternatives or ((event.text, 1.0),)
     understood = context.understander.understand_best(
         alternatives, state.line, state.today, context.stations
     )
     if state.phase == "slot" and state.asking_slot:
         return _slot_answer(state, understood, context)
+    state = _meaning(state, understood.intent, understood.confidence, understood.slots)
     intent = understood.intent
     if intent == "conseiller":
         return _hand_over(state, context, "caller_request")
@@ -271,7 +324,7 @@ def _heard(state: DialogState, event: Heard, context: DialogContext) -> Step:
         if intent in ("non", "au_revoir"):
             return _goodbye(state, context)
         if intent == "oui":
-            return _say(state, _prompt(context, "ask"), phase="open")
+            return _say(state, context, _prompt(context, "ask"), phase="open")
     if intent == "au_revoir":
         return _goodbye(state, context)
     if intent == "sms":
@@ -291,6 +344,7 @@ def _heard(state: DialogState, event: Heard, context: DialogContext) -> Step:
     )
     return _say(
         state,
+        context,
         confirm,
         YES_NO_GRAMMAR,
         phase="confirm",
@@ -310,6 +364,7 @@ def _declined(state: DialogState, context: DialogContext) -> Step:
         return _hand_over(replace(state, failures=failures), context, "not_understood")
     return _say(
         state,
+        context,
         _prompt(context, "ask"),
         phase="open",
         failures=failures,
@@ -344,15 +399,16 @@ def _ask_slot(state: DialogState, name: str, context: DialogContext) -> Step:
         grammar = (*LETTER_WORDS, *DIGIT_WORDS, "conseiller", "répétez")
     elif slot.kind == "station" and context.stations:
         grammar = (*context.stations, "conseiller", "répétez")
-    return _say(state, slot.prompt, grammar, phase="slot", asking_slot=name)
+    return _say(state, context, slot.prompt, grammar, phase="slot", asking_slot=name)
 
 
 def _slot_answer(state: DialogState, understood: Understanding, context: DialogContext) -> Step:
     name = state.asking_slot or ""
     intent = context.line.intents[state.pending_intent or ""]
-    if understood.intent == "conseiller":
-        return _hand_over(state, context, "caller_request")
-    if understood.intent == "repeter":
+    if understood.intent in ("conseiller", "repeter"):
+        state = _meaning(state, understood.intent, understood.confidence)
+        if understood.intent == "conseiller":
+            return _hand_over(state, context, "caller_request")
         return _repeat(state, context)
     extracted = context.understander.slots_for(
         understood.text, state.line, (name,), state.today, context.stations
@@ -360,13 +416,16 @@ def _slot_answer(state: DialogState, understood: Understanding, context: DialogC
     if name not in extracted and context.line.slots[name].kind == "station":
         extracted[name] = understood.text  # the answer to "quelle station ?" is its name
     if name in extracted:
+        # Understood as the answer the pending request needed: the turn belongs to it.
+        state = _meaning(state, intent.id, None, {name: extracted[name]})
         merged = {**state.slots, name: extracted[name]}
         return _act(replace(state, phase="open", asking_slot=None), intent, merged, context)
+    state = _meaning(state, None)
     if state.slot_retries >= 1:
         return _hand_over(state, context, "slot_not_understood")
     slot = context.line.slots[name]
     text = _prompt(context, "not_understood") + " " + slot.prompt
-    new, actions = _say(state, text, slot_retries=state.slot_retries + 1)
+    new, actions = _say(state, context, text, slot_retries=state.slot_retries + 1)
     return new, actions
 
 
@@ -374,7 +433,7 @@ def _live(state: DialogState, event: LiveData, context: DialogContext) -> Step:
     intent = context.line.intents["velo_disponibilite"]
     if not event.available:
         text = _prompt(context, "live_data_down") + " " + _prompt(context, "anything_else")
-        return _say(state, text, phase="anything_else")
+        return _say(state, context, text, phase="anything_else")
     if event.station is None or event.bikes is None:  # no station by that name
         if state.slot_retries >= 1:
             return _hand_over(state, context, "slot_not_understood")
@@ -401,19 +460,29 @@ def _answer(
     sms = render(answer.sms, context.line, context.service, slots, live) if answer.sms else None
     follow = _prompt(context, "anything_else")
     return _say(
-        replace(state, last_sms=sms), f"{text} {follow}", phase="anything_else", asking_slot=None
+        replace(state, last_sms=sms),
+        context,
+        f"{text} {follow}",
+        phase="anything_else",
+        asking_slot=None,
     )
 
 
+def sms_offered(context: DialogContext) -> bool:
+    """Whether the bot may offer or send an SMS: the content wants it and a sender exists."""
+    return context.sms_sender and context.service.sms_enabled
+
+
 def _sms(state: DialogState, context: DialogContext) -> Step:
-    if not context.service.sms_enabled or not state.last_sms:
-        return _say(
-            state,
-            _prompt(context, "sms_unavailable") + " " + _prompt(context, "anything_else"),
-            phase="anything_else",
-        )
+    if not sms_offered(context) or not state.last_sms:
+        # Said at once, with what the bot can do instead; "répétez" then repeats the
+        # information itself, not this refusal.
+        text = f"{_prompt(context, 'sms_unavailable')} {_prompt(context, 'anything_else')}"
+        new = replace(state, phase="anything_else", transcript=(*state.transcript, ("bot", text)))
+        return new, [Speak(text, state.speed), Listen(context.listen_timeout_ms)]
     new, actions = _say(
         state,
+        context,
         _prompt(context, "sms_sent") + " " + _prompt(context, "anything_else"),
         phase="anything_else",
     )
