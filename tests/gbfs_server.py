@@ -25,6 +25,9 @@ class GbfsFeed:
     port: int = 0
     down: bool = False
     requests: list[str] = field(default_factory=list)
+    served: dict[str, Any] = field(default_factory=dict)
+    """Documents served instead of the real ones (path → JSON value, or raw bytes):
+    malformed feeds."""
 
     @property
     def url(self) -> str:
@@ -64,11 +67,12 @@ def gbfs_feed() -> Iterator[GbfsFeed]:
 
         def do_GET(self) -> None:
             feed.requests.append(self.path)
-            document = feed.documents().get(self.path)
+            documents = feed.documents() | feed.served
+            document = documents.get(self.path)
             if feed.down or document is None:
                 self.send_error(503 if feed.down else 404)
                 return
-            body = json.dumps(document).encode()
+            body = document if isinstance(document, bytes) else json.dumps(document).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

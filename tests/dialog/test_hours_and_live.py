@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 import yaml
 
 from tests.cli import run_cli
-from tests.gbfs_server import gbfs_feed
+from tests.gbfs_server import GbfsFeed, gbfs_feed
 from voicebot.config import PROJECT_ROOT
 from voicebot.content import load_content
 from voicebot.content.model import PublicHolidays, Service
@@ -212,3 +214,58 @@ async def test_gbfs_down_is_a_live_data_error() -> None:
         feed.down = True
         with pytest.raises(LiveDataError, match="indisponible"):
             await GbfsClient(feed.url, timeout_s=2).stations()
+
+
+def _status_with(**fields: object) -> Callable[[GbfsFeed], object]:
+    """station_status whose first station has ``fields`` changed (None: the key removed)."""
+
+    def make(feed: GbfsFeed) -> object:
+        document = feed.documents()["/station_status.json"]
+        first = document["data"]["stations"][0]
+        for key, value in fields.items():
+            if value is None:
+                first.pop(key)
+            else:
+                first[key] = value
+        return document
+
+    return make
+
+
+MALFORMED: list[tuple[str, str, Callable[[GbfsFeed], object]]] = [
+    ("/station_status.json", "« station_id » manque", _status_with(station_id=None)),
+    ("/station_status.json", "« num_bikes_available » n'est pas un nombre",
+     _status_with(num_bikes_available="beaucoup")),
+    ("/station_status.json", "« num_docks_available » n'est pas un nombre",
+     _status_with(num_docks_available=[3])),
+    ("/station_status.json", "« stations » n'est pas une liste",
+     lambda feed: {"data": {"stations": {"st-1": {}}}}),
+    ("/station_status.json", "indisponible", lambda feed: b"<html>maintenance</html>"),
+    ("/station_information.json", "« name » manque",
+     lambda feed: {"data": {"stations": [{"station_id": "st-1"}]}}),
+    ("/station_information.json", "station n° 1 : un objet est attendu",
+     lambda feed: {"data": {"stations": ["Place de la Mairie"]}}),
+    ("/gbfs.json", "pas de liste « feeds »", lambda feed: {"data": {"fr": ["feeds"]}}),
+    ("/gbfs.json", "« feeds » n'est pas une liste", lambda feed: {"data": {"feeds": "all"}}),
+    ("/gbfs.json", "pas de « data »", lambda feed: [1, 2, 3]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "problem", "document"), MALFORMED)
+async def test_a_malformed_feed_is_a_live_data_error_saying_what_is_wrong(
+    path: str, problem: str, document: Callable[[GbfsFeed], object]
+) -> None:
+    with gbfs_feed() as feed:
+        feed.served[path] = document(feed)
+        with pytest.raises(LiveDataError, match=re.escape(problem)) as caught:
+            await GbfsClient(feed.url, timeout_s=2).stations()
+        assert path.strip("/") in str(caught.value) or path == "/gbfs.json"
+
+
+async def test_station_names_known_without_waiting_once_fetched() -> None:
+    with gbfs_feed() as feed:
+        client = GbfsClient(feed.url)
+        assert client.known_names() == () and client.names_stale()
+        await client.refresh_names()
+        assert "Gare Centrale" in client.known_names() and not client.names_stale()
+        assert "/station_status.json" not in feed.requests  # names only
