@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from tests.conftest import rms
 from voicebot.audio.frame import AudioFrame
 from voicebot.errors import ModelError, UsageError
 from voicebot.executor import EnginePool
-from voicebot.tts import EspeakSynthesizer, PiperSynthesizer, PromptCache, render
+from voicebot.tts import CachingSynthesizer, EspeakSynthesizer, PiperSynthesizer, render
 from voicebot.tts.sentences import split_sentences
 
 TEXT = "Bonjour, vous êtes bien à la mairie de Saint-Exemple. Que puis-je faire pour vous ?"
@@ -75,18 +76,23 @@ async def test_empty_text_and_bad_speed_are_refused(piper: PiperSynthesizer) -> 
         await render(EspeakSynthesizer("fr"), "Bonjour.", 16000, 5.0)
 
 
-async def test_prompt_cache_renders_a_prompt_once(piper: PiperSynthesizer, tmp_path: Path) -> None:
-    cache = PromptCache(piper, tmp_path)
-    first = await cache.get("Au revoir.", 8000)
+async def test_caching_synthesizer_renders_a_sentence_once(piper: PiperSynthesizer) -> None:
+    cache = CachingSynthesizer(piper)
+
+    async def say(text: str, rate_hz: int = 8000) -> bytes:
+        return b"".join([chunk.pcm async for chunk in cache.stream(text, rate_hz)])
+
+    # Three calls ask for the same prompt at the same moment: it is rendered once.
+    first, *others = await asyncio.gather(*(say("Au revoir.") for _ in range(3)))
+    assert all(pcm == first for pcm in others) and cache.misses == 1 and cache.hits == 2
     started = time.perf_counter()
-    again = await cache.get("Au revoir.", 8000)
+    assert await say("Au revoir.") == first
     assert time.perf_counter() - started < 0.01
-    assert again.pcm == first.pcm and cache.misses == 1 and cache.hits == 1
-    # A new process finds it on disk.
-    fresh = PromptCache(piper, tmp_path)
-    assert (await fresh.get("Au revoir.", 8000)).pcm == first.pcm and fresh.misses == 0
-    # Another rate is another prompt.
-    assert (await cache.get("Au revoir.", 16000)).sample_rate_hz == 16000
+    # A prompt of two sentences reuses the one already rendered; another rate is rendered anew.
+    await say("Merci de votre appel. Au revoir.")
+    assert cache.misses == 2
+    await say("Au revoir.", 16000)
+    assert cache.misses == 3
 
 
 def test_first_part_is_short_for_a_fast_first_audio() -> None:

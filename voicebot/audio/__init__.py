@@ -3,14 +3,13 @@
 from voicebot.audio.frame import FRAME_MS, AudioFrame, frame_bytes
 from voicebot.audio.framing import Framer
 from voicebot.audio.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
-from voicebot.audio.resample import SUPPORTED_RATES_HZ, StreamResampler, resample
+from voicebot.audio.resample import SUPPORTED_RATES_HZ, resample
 
 __all__ = [
     "FRAME_MS",
     "SUPPORTED_RATES_HZ",
     "AudioFrame",
     "Framer",
-    "StreamResampler",
     "alaw_decode",
     "alaw_encode",
     "frame_bytes",

@@ -29,27 +29,3 @@ def resample(pcm: bytes, from_rate_hz: int, to_rate_hz: int) -> bytes:
     out = soxr.resample(samples, from_rate_hz, to_rate_hz, quality="HQ")
     return np.asarray(out, dtype="<i2").tobytes()
 
-
-class StreamResampler:
-    """Resample a stream chunk by chunk, keeping the filter state between chunks."""
-
-    def __init__(self, from_rate_hz: int, to_rate_hz: int) -> None:
-        _check_rate(from_rate_hz)
-        _check_rate(to_rate_hz)
-        self.from_rate_hz = from_rate_hz
-        self.to_rate_hz = to_rate_hz
-        self._stream = (
-            None
-            if from_rate_hz == to_rate_hz
-            else soxr.ResampleStream(from_rate_hz, to_rate_hz, 1, dtype="int16", quality="HQ")
-        )
-
-    def push(self, pcm: bytes, last: bool = False) -> bytes:
-        if self._stream is None:
-            return pcm
-        samples = np.frombuffer(pcm, dtype="<i2")
-        out = self._stream.resample_chunk(samples, last=last)
-        return np.asarray(out, dtype="<i2").tobytes()
-
-    def flush(self) -> bytes:
-        return self.push(b"", last=True)

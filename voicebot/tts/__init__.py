@@ -1,8 +1,14 @@
 """Speech synthesis: Piper voices, espeak-ng as the fallback, a cache for fixed prompts."""
 
 from voicebot.tts.base import Synthesizer, render
-from voicebot.tts.cache import PromptCache
+from voicebot.tts.cache import CachingSynthesizer
 from voicebot.tts.espeak import EspeakSynthesizer
 from voicebot.tts.piper import PiperSynthesizer
 
-__all__ = ["EspeakSynthesizer", "PiperSynthesizer", "PromptCache", "Synthesizer", "render"]
+__all__ = [
+    "CachingSynthesizer",
+    "EspeakSynthesizer",
+    "PiperSynthesizer",
+    "Synthesizer",
+    "render",
+]
