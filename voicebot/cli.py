@@ -192,6 +192,10 @@ def _add_store_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     add.add_argument("--role", required=True, choices=ROLES, help="agent, supervisor ou admin")
     add.add_argument("--name", metavar="NOM", help="nom affiché (l'identifiant par défaut)")
     user_actions.add_parser("list", help="lister les comptes")
+    unlock = user_actions.add_parser(
+        "unlock", help="débloquer la connexion d'un compte (après trop d'échecs)"
+    )
+    unlock.add_argument("username", metavar="IDENTIFIANT")
 
     database = commands.add_parser("db", help="la base de données")
     db_actions = database.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)

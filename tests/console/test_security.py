@@ -1,7 +1,8 @@
-"""The console's defences over HTTP: sessions, CSRF, rate limiting, roles, injection, headers."""
+"""The console's defences over HTTP: sessions, CSRF, sign-in limits, roles, injection, headers."""
 
 from __future__ import annotations
 
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -12,8 +13,10 @@ from tests.console.harness import (
     csrf_of,
     handed_over_call,
     log_in,
+    page_as,
     resolved_call,
 )
+from voicebot.store.logins import ACCOUNT_MAX_FAILURES
 
 HOST = "testserver.local"
 """Where the test client keeps the cookies the console sets."""
@@ -42,18 +45,80 @@ def test_wrong_credentials_get_one_generic_message(console: Console, client: Tes
     assert ("login_failed", "agent") in actions and ("login_failed", "personne") in actions
 
 
-def test_repeated_failures_are_refused_even_with_the_right_password(
+def attempt(console: Console, address: str, username: str, password: str) -> httpx2.Response:
+    """A sign-in from another machine (the console sees the client's address)."""
+    with TestClient(console.app, client=(address, 50000)) as other:
+        return log_in(other, username, password)
+
+
+def test_five_failures_lock_the_pair_even_for_the_right_password(
     console: Console, client: TestClient
 ) -> None:
-    for _ in range(5):
+    for _ in range(4):
         assert log_in(client, "agent", "mauvais mot de passe").status_code == 401
+    fifth = log_in(client, "agent", "mauvais mot de passe")
+    assert fifth.status_code == 429 and "Identifiant ou mot de passe incorrect." in fifth.text
     limited = log_in(client, "agent", PASSWORD)
     assert limited.status_code == 429
-    assert "Trop de tentatives de connexion" in limited.text
+    assert "Trop de tentatives de connexion échouées" in limited.text
+    assert "demandez à un administrateur de débloquer" in limited.text
     assert "voicebot_console=" not in limited.headers.get("set-cookie", "")
-    # Per address too: another account from the same address is refused.
-    assert log_in(client, "chef", PASSWORD).status_code == 429
-    assert any(e.action == "login_limited" for e in console.store.audit_log())
+    # Only that pair: another account from the same office, the same account elsewhere.
+    assert log_in(client, "chef", PASSWORD).status_code == 303
+    assert attempt(console, "192.0.2.44", "agent", PASSWORD).status_code == 303
+    # One audit entry when the lock starts, none for the refused attempts.
+    locks = [e for e in console.store.audit_log() if e.action == "login_locked"]
+    assert [(e.username, e.target) for e in locks] == [("console", "agent")]
+    assert "5 échecs depuis l'adresse testclient" in locks[0].detail["note"]
+    audit = client.get("/console/audit").text
+    assert "Connexion bloquée (trop d&#39;échecs)" in audit
+
+
+def test_a_lockout_from_elsewhere_does_not_keep_the_owner_out(
+    console: Console, client: TestClient
+) -> None:
+    for _ in range(5):  # one attacker locks their own pair...
+        attempt(console, "203.0.113.66", "chef", "devinette")
+    for n in range(ACCOUNT_MAX_FAILURES):  # ...and many spread the account-wide limit
+        attempt(console, f"198.51.100.{n}", "chef", "devinette")
+    assert attempt(console, "203.0.113.66", "chef", PASSWORD).status_code == 429
+    assert attempt(console, "198.51.100.1", "chef", PASSWORD).status_code == 429
+    # The supervisor at their own desk, with the right password, signs in.
+    assert log_in(client, "chef", PASSWORD).status_code == 303
+    assert client.get("/console/history").status_code == 200
+    starts = [e.detail["note"] for e in console.store.audit_log() if e.action == "login_locked"]
+    assert len(starts) == 2 and any("plusieurs adresses" in note for note in starts)
+
+
+def test_an_admin_unlocks_from_the_accounts_page(console: Console, client: TestClient) -> None:
+    for _ in range(5):
+        attempt(console, "203.0.113.9", "agent", "mauvais mot de passe")
+    assert attempt(console, "203.0.113.9", "agent", PASSWORD).status_code == 429
+    page = page_as(client, "admin", "/console/users")
+    assert "Bloquée depuis l&#39;adresse 203.0.113.9 (5 échecs)" in page
+    url = f"/console/users/{console.agent.id}/unlock"
+    assert client.post(url, data={"csrf_token": "x" * 43}).status_code == 403
+    assert console.store.login_lock("agent", "203.0.113.9") is not None
+    done = client.post(url, data={"csrf_token": csrf_of(page)})
+    assert done.status_code == 200 and "La connexion est débloquée" in done.text
+    assert "Bloquée depuis" not in done.text
+    assert attempt(console, "203.0.113.9", "agent", PASSWORD).status_code == 303
+    [entry] = [e for e in console.store.audit_log() if e.action == "login_unlocked"]
+    assert (entry.username, entry.target, entry.detail) == (
+        "admin",
+        "agent",
+        {"note": "5 échec(s) effacé(s)"},
+    )
+
+
+def test_only_an_admin_unlocks(console: Console, client: TestClient) -> None:
+    for _ in range(5):
+        attempt(console, "203.0.113.9", "agent", "mauvais mot de passe")
+    for username in ("agent", "chef"):
+        csrf = csrf_as(client, username)
+        url = f"/console/users/{console.agent.id}/unlock"
+        assert client.post(url, data={"csrf_token": csrf}).status_code == 403
+    assert console.store.login_lock("agent", "203.0.113.9") is not None
 
 
 def test_login_form_needs_its_own_token(client: TestClient) -> None:

@@ -61,18 +61,3 @@ def test_an_inactive_users_session_is_refused(store: Store, user: User) -> None:
     store.set_active(user.id, True)
     assert store.session(token) is not None
 
-
-def test_failed_logins_by_name_or_address(store: Store, clock: Clock) -> None:
-    store.record_login("alice", "10.0.0.1", False)
-    clock.advance(minutes=5)
-    store.record_login("alice", "10.0.0.2", False)
-    store.record_login("bob", "10.0.0.1", False)
-    store.record_login("carol", "10.0.0.3", False)
-    store.record_login("alice", "10.0.0.1", True)  # a success is not a failure
-
-    assert store.failed_logins("alice", "10.0.0.9", 900) == 2
-    assert store.failed_logins("ALICE", "10.0.0.1", 900) == 3
-    assert store.failed_logins("nobody", "10.0.0.1", 900) == 2
-    assert store.failed_logins("nobody", "10.0.0.9", 900) == 0
-    clock.advance(minutes=12)
-    assert store.failed_logins("alice", "10.0.0.1", 900) == 2  # the first fell out of the window

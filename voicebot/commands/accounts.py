@@ -1,4 +1,4 @@
-"""`voicebot users add|list`: console accounts from the command line."""
+"""`voicebot users add|list|unlock`: console accounts from the command line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import os
 import sys
 
 from voicebot.commands.database import opened_store
-from voicebot.errors import UsageError
+from voicebot.errors import StoreError, UsageError
+from voicebot.store.accounts import normalise_username
 
 PASSWORD_VARIABLE = "VOICEBOT_NEW_PASSWORD"
 ROLE_NAMES = {"agent": "agent", "supervisor": "superviseur", "admin": "administrateur"}
@@ -41,6 +42,8 @@ def read_password(username: str) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.action == "add":
         return add(args)
+    if args.action == "unlock":
+        return unlock(args.username)
     return list_users()
 
 
@@ -67,4 +70,22 @@ def list_users() -> int:
             f"{user.id:>4}  {user.username:<{width}}  {ROLE_NAMES[user.role]:<14}  "
             f"{state:<9}  {user.display_name}"
         )
+    return 0
+
+
+def unlock(username: str) -> int:
+    """Lift the sign-in locks of an account (its recent failures are cleared), audited."""
+    username = normalise_username(username)
+    with opened_store() as store:
+        if username not in {u.username for u in store.users()}:
+            raise StoreError(
+                f"Compte inconnu : {username}",
+                hint="vérifiez l'identifiant avec : voicebot users list",
+            )
+        cleared = store.unlock_logins(username)
+        store.audit(None, "login_unlocked", username, {"failures_cleared": cleared})
+    if cleared:
+        print(f"Connexion débloquée : {username} ({cleared} échec(s) récent(s) effacé(s)).")
+    else:
+        print(f"Aucun blocage en cours pour {username} ; rien à débloquer.")
     return 0

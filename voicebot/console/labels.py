@@ -36,7 +36,9 @@ TRANSPORTS = {"websocket": "WebSocket", "audiosocket": "AudioSocket", "ari": "AR
 AUDIT_ACTIONS = {
     "login": "Connexion",
     "login_failed": "Échec de connexion",
-    "login_limited": "Connexion bloquée (trop d'échecs)",
+    "login_limited": "Connexion refusée (trop d'échecs)",
+    "login_locked": "Connexion bloquée (trop d'échecs)",
+    "login_unlocked": "Connexion débloquée",
     "logout": "Déconnexion",
     "claim": "Appel pris en charge",
     "handled": "Appel marqué traité",

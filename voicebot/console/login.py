@@ -1,8 +1,14 @@
-"""Signing in and out: a new session on every login, rate-limited failures, all audited."""
+"""Signing in and out: a new session on every login, limited failures, all audited.
+
+The limits are the store's (``voicebot.store.logins``): 5 failures lock one address out
+of one account, and many failures across addresses never lock out an address that has
+not failed. A lock is audited once, when it starts; an administrator lifts it from the
+accounts page or with ``voicebot users unlock``."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form
@@ -23,16 +29,43 @@ from voicebot.console.auth import (
     tokens_match,
 )
 from voicebot.console.context import Console
+from voicebot.console.labels import Labels
+from voicebot.store.logins import LoginLock
 
-MAX_FAILURES = 5
-"""Failed attempts per username or per address within the window before refusing."""
-FAILURE_WINDOW_S = 15 * 60
 HOME = f"{PREFIX}/queue"
 WRONG_CREDENTIALS = "Identifiant ou mot de passe incorrect."
-RATE_LIMITED = (
-    "Trop de tentatives de connexion échouées. Patientez 15 minutes avant de réessayer, "
-    "ou demandez à un administrateur de vérifier votre compte."
-)
+ACTOR = "console"
+"""Who the audit names for what happens before anyone is signed in."""
+
+
+def lock_message(lock: LoginLock, names: Labels) -> str:
+    """What the person at the login form reads, and what to do."""
+    local = names.local(lock.until + timedelta(seconds=59))
+    at = local.strftime("%H h %M") if local is not None else "un quart d'heure"
+    unlock = (
+        "ou demandez à un administrateur de débloquer la connexion (page « Utilisateurs » de "
+        "la console, ou voicebot users unlock IDENTIFIANT)."
+    )
+    if lock.address is not None:
+        return (
+            "Trop de tentatives de connexion échouées pour cet identifiant depuis ce poste. "
+            f"Vérifiez l'identifiant et le mot de passe, réessayez après {at}, {unlock}"
+        )
+    return (
+        "Trop de tentatives échouées pour cet identifiant, depuis plusieurs adresses : ce poste "
+        f"ayant échoué lui aussi, il doit attendre. Réessayez après {at}, {unlock}"
+    )
+
+
+def lock_note(lock: LoginLock, names: Labels) -> str:
+    """The audit's account of a lock that starts."""
+    until = names.when(lock.until)
+    if lock.address is not None:
+        return f"{lock.failures} échecs depuis l'adresse {lock.address} : bloquée jusqu'au {until}"
+    return (
+        f"{lock.failures} échecs depuis plusieurs adresses : les adresses en échec sont "
+        f"bloquées jusqu'au {until}"
+    )
 
 
 def safe_next(target: str | None) -> str:
@@ -86,15 +119,24 @@ def add_login_routes(router: APIRouter, console: Console) -> None:
         if not tokens_match(csrf_token, expected):
             raise csrf_refused()
         store = console.store()
+        names = Labels(console.content())
         address = client_address(request)
         username = username.strip()
-        if store.failed_logins(username, address, FAILURE_WINDOW_S) >= MAX_FAILURES:
-            store.audit(None, "login_limited", username, f"adresse {address}")
-            return form_page(request, next, RATE_LIMITED, 429)
+        lock = store.login_lock(username, address)
+        if lock is not None:  # refused unchecked and unrecorded: the audit has its start
+            return form_page(request, next, lock_message(lock, names), 429)
         user = store.authenticate(username, password) if username and password else None
         if user is None or not user.active:
-            store.record_login(username, address, False)
-            store.audit(None, "login_failed", username, f"adresse {address}")
+            started = store.record_login(username, address, False)
+            store.audit(None, "login_failed", username, f"adresse {address}", username=ACTOR)
+            for begun in started:
+                store.audit(
+                    None, "login_locked", begun.username, lock_note(begun, names), username=ACTOR
+                )
+            now_locked = store.login_lock(username, address) if started else None
+            if now_locked is not None:
+                message = f"{WRONG_CREDENTIALS} {lock_message(now_locked, names)}"
+                return form_page(request, next, message, 429)
             return form_page(request, next, WRONG_CREDENTIALS, 401)
         store.record_login(username, address, True)
         previous = presented_token(request)

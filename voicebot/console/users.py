@@ -1,12 +1,15 @@
-"""Accounts (administrators only): create, change role, deactivate, reset the password.
+"""Accounts (administrators only): create, change role, deactivate, reset the password,
+unlock sign-ins.
 
-Any change to an account ends that person's sessions, so it applies at once. The
-store enforces the rules (identifier, password policy, always one active admin)
-and says in French what is wrong; this page shows it.
+Any change to an account ends that person's sessions, so it applies at once (not an
+unlock: it changes nothing of the account). The store enforces the rules (identifier,
+password policy, always one active admin) and says in French what is wrong; this page
+shows it.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -21,6 +24,7 @@ from voicebot.console.templating import see_other
 from voicebot.console.web import not_found
 from voicebot.errors import StoreError
 from voicebot.store import Store, User
+from voicebot.store.logins import LoginLock
 from voicebot.store.passwords import MIN_LENGTH
 
 MAX_DISPLAY_NAME_CHARS = 100
@@ -30,6 +34,7 @@ NOTICES = {
     "deactivated": "Le compte est désactivé et ses sessions sont fermées.",
     "activated": "Le compte est réactivé.",
     "password": "Le mot de passe est réinitialisé ; les sessions de la personne sont fermées.",
+    "unlocked": "La connexion est débloquée : la personne peut se reconnecter.",
 }
 
 
@@ -45,10 +50,15 @@ def add_user_routes(router: APIRouter, console: Console) -> None:
         status: int = 200,
         form: dict[str, str] | None = None,
     ) -> Response:
-        users = sorted(console.store().users(), key=lambda u: u.username)
+        store = console.store()
+        users = sorted(store.users(), key=lambda u: u.username)
+        locks: defaultdict[str, list[LoginLock]] = defaultdict(list)
+        for lock in store.login_locks():
+            locks[lock.username].append(lock)
         context: dict[str, Any] = {
             "title": "Utilisateurs",
             "users": users,
+            "locks": locks,
             "notice": notice,
             "error": error,
             "form": form or {"username": "", "display_name": "", "role": "agent"},
@@ -181,3 +191,11 @@ def add_user_routes(router: APIRouter, console: Console) -> None:
             refusal_status=400,
             named=True,
         )
+
+    @router.post("/users/{user_id}/unlock")
+    def unlock(request: Request, user_id: int, viewer: Viewer = admin_posting) -> Response:
+        user = target(user_id)
+        store = console.store()
+        cleared = store.unlock_logins(user.username)
+        store.audit(viewer.user, "login_unlocked", user.username, f"{cleared} échec(s) effacé(s)")
+        return see_other("/users", ok="unlocked")

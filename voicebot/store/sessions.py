@@ -1,4 +1,4 @@
-"""Console sign-in: sessions (only a hash of the token is stored) and login attempts."""
+"""Console sessions: only a hash of the token is stored (sign-in attempts: ``logins``)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, select
 
-from voicebot.store.accounts import normalise_username, user_view
+from voicebot.store.accounts import user_view
 from voicebot.store.base import StoreBase
-from voicebot.store.schema import LoginAttemptRow, SessionRow, UserRow
+from voicebot.store.schema import SessionRow, UserRow
 from voicebot.store.views import User
 
 LAST_SEEN_EVERY = timedelta(seconds=60)
@@ -69,32 +69,3 @@ class Sessions(StoreBase):
     def end_sessions_of(self, user_id: int) -> None:
         with self._write(visible=False) as session:
             session.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
-
-    def record_login(self, username: str, ip: str, ok: bool) -> None:
-        with self._write(visible=False) as session:
-            session.add(
-                LoginAttemptRow(
-                    username=normalise_username(username)[:64],
-                    ip=ip[:64],
-                    at=self.now(),
-                    ok=ok,
-                )
-            )
-
-    def failed_logins(self, username: str, ip: str, window_s: int) -> int:
-        """Failed sign-ins for that username or from that address in the last ``window_s``."""
-        since = self.now() - timedelta(seconds=window_s)
-        with self._read() as session:
-            count = session.scalar(
-                select(func.count())
-                .select_from(LoginAttemptRow)
-                .where(
-                    LoginAttemptRow.ok.is_(False),
-                    LoginAttemptRow.at >= since,
-                    or_(
-                        LoginAttemptRow.username == normalise_username(username)[:64],
-                        LoginAttemptRow.ip == ip[:64],
-                    ),
-                )
-            )
-            return int(count or 0)

@@ -14,15 +14,26 @@ from voicebot.store.base import utc_now
 from voicebot.store.calls import CallWrites
 from voicebot.store.database import create_store_engine, resolve_url, shown, upgrade
 from voicebot.store.handovers import Handovers
+from voicebot.store.logins import Logins
 from voicebot.store.passwords import Passwords
 from voicebot.store.reads import CallReads
 from voicebot.store.retention import Retention
 from voicebot.store.sessions import Sessions
 
 
-class Store(CallWrites, CallReads, Handovers, CallAnalytics, Accounts, Sessions, Audit, Retention):
-    """Calls, the hand-over queue, accounts, sessions, audit and privacy, in SQLite or
-    PostgreSQL. Every method is blocking: call it from a thread, not the event loop."""
+class Store(
+    CallWrites,
+    CallReads,
+    Handovers,
+    CallAnalytics,
+    Accounts,
+    Sessions,
+    Logins,
+    Audit,
+    Retention,
+):
+    """Calls, the hand-over queue, accounts, sessions, sign-in limits, audit and privacy, in
+    SQLite or PostgreSQL. Every method is blocking: call it from a thread, not the event loop."""
 
     def __init__(
         self, engine: Engine, clock: Callable[[], datetime] = utc_now, url: str | None = None
