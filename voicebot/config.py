@@ -74,7 +74,6 @@ class Settings(BaseSettings):
     tts_workers: int = Field(default=1, ge=1, le=64)
     tts_threads: int = Field(default=1, ge=1, le=64)
     espeak_voice: str = "fr"
-    cache_dir: Path = PROJECT_ROOT / "var" / "cache"
     media_username: str = Field(
         default="asterisk", description="Identifiant HTTP Basic qu'Asterisk présente (media)."
     )
@@ -83,7 +82,13 @@ class Settings(BaseSettings):
         description="Mot de passe HTTP Basic d'Asterisk ; sans lui, aucun appel n'est accepté.",
     )
     default_line: str = Field(default="mairie", description="Ligne quand l'appel n'en nomme pas.")
-    listen_timeout_ms: int = Field(default=7000, ge=1000, le=60000)
+    listen_timeout_ms: int = Field(
+        default=7000,
+        ge=1000,
+        le=60000,
+        description="Attente de la parole de l'appelant, une fois le message dit, "
+        "avant une relance.",
+    )
     max_call_s: int = Field(default=900, ge=30, le=7200)
     audiosocket_port: int | None = Field(
         default=None,

@@ -44,7 +44,7 @@ from voicebot.dialog.events import (
     Speak,
     StageFailed,
 )
-from voicebot.dialog.policy import DialogContext, DialogState, step
+from voicebot.dialog.policy import LISTEN_TIMEOUT_MS, DialogContext, DialogState, step
 from voicebot.errors import VoicebotError
 from voicebot.nlu.understand import Understander
 from voicebot.phone import caller_number
@@ -96,6 +96,8 @@ class CallTimings:
     max_utterance_s: float = 15.0
     max_call_s: float = 900.0
     playout_grace_s: float = 2.0
+    listen_timeout_ms: int = LISTEN_TIMEOUT_MS
+    """How long the bot waits for the caller to speak before a silence."""
 
 
 @dataclass
@@ -127,7 +129,12 @@ class CallSession:
         self._now = now or (lambda: datetime.now().astimezone())
         content: Content = services.understander.content
         self.context = DialogContext(
-            content.line(line), content.service, services.understander, services.stations
+            content.line(line),
+            content.service,
+            services.understander,
+            services.stations,
+            listen_timeout_ms=self.timings.listen_timeout_ms,
+            sms_sender=False,  # no SMS sender exists yet: the dialog never offers one
         )
         self.state = DialogState(line=line)
         # The one place a caller id enters: every transport's number is stored in E.164.
@@ -151,7 +158,7 @@ class CallSession:
         self._speaking: _Speech | None = None
         self._speak_task: asyncio.Task[None] | None = None
         self._silence_task: asyncio.Task[None] | None = None
-        self._listen_timeout_ms = 6000
+        self._listen_timeout_ms = self.timings.listen_timeout_ms
         self._tasks: list[asyncio.Task[None]] = []
         self._mark_seq = 0
         self._playout_until = 0.0
@@ -286,10 +293,13 @@ class CallSession:
             await self._act(action)
 
     def _annotate_caller_turn(self) -> None:
+        """The caller turn carries what the dialog understood in THAT turn (None: nothing)."""
         turn = self.record.turns[-1]
-        if self.state.intents:
-            turn.intent = self.state.intents[-1]
-        turn.slots = dict(self.state.pending_slots)
+        meaning = self.state.last_turn
+        if meaning is not None:
+            turn.intent = meaning.intent
+            turn.confidence = meaning.confidence
+            turn.slots = dict(meaning.slots)
         for intent in self.state.intents:
             if intent not in self.record.intents:
                 self.record.intents.append(intent)
@@ -303,7 +313,9 @@ class CallSession:
         elif isinstance(action, FetchLive):
             self._tasks.append(asyncio.create_task(self._fetch_live(action.station)))
         elif isinstance(action, SendSms):
-            self.record.sms.append(action.text)
+            # The record lists only messages really sent; no sender exists yet (and the
+            # dialog asks for none without one), so nothing is recorded as sent.
+            log.error("call %s: no SMS sender configured, message not sent", self.call_id)
         elif isinstance(action, HandOver):
             self.record.handover_reason = action.reason
             self.record.slots.update(action.slots)

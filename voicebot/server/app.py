@@ -159,6 +159,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.voicebot = state
         preloading = asyncio.create_task(preload_prompts(state))
         narrowband = asyncio.create_task(warm_narrowband(state))
+        state.stations()  # bike station names fetched in the background for the first calls
         audiosocket = await start_audiosocket(state)
         ari = start_ari(state)
         log.info("voicebot ready: %s", engines.describe())
@@ -167,6 +168,8 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             preloading.cancel()
             narrowband.cancel()
+            if state.station_refresh is not None:
+                state.station_refresh.cancel()
             if ari is not None:
                 controller, listening = ari
                 listening.cancel()

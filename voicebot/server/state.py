@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,7 +16,7 @@ from voicebot.calls.record import CallRecord, CallRegistry
 from voicebot.calls.session import CallServices, CallSession, CallTimings, MediaSink
 from voicebot.config import Settings
 from voicebot.dialog.events import LiveData
-from voicebot.live.gbfs import GbfsClient
+from voicebot.live.gbfs import GbfsClient, LiveDataError
 from voicebot.nlu.slots import match_station
 from voicebot.nlu.understand import Understander
 from voicebot.server.engines import LoadedEngines
@@ -21,6 +24,11 @@ from voicebot.server.recorder import CallRecorder
 from voicebot.store import Store
 from voicebot.telephony.ari import AriController
 from voicebot.tts.cache import CachingSynthesizer
+
+log = logging.getLogger(__name__)
+
+STATIONS_RETRY_S = 60.0
+"""After a failed fetch of the station names, the next call tries again no sooner."""
 
 
 class Metrics:
@@ -88,6 +96,9 @@ class AppState:
     """Copies the calls to the store, off the event loop."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     """When calls happen (agents' hours); tests set it."""
+    station_refresh: asyncio.Task[None] | None = field(default=None, init=False)
+    """The background fetch of the bike station names, when one is running."""
+    _stations_tried_at: float | None = field(default=None, init=False)
 
     @property
     def ari_status(self) -> str:
@@ -121,6 +132,33 @@ class AppState:
             return LiveData(None)
         return LiveData(found.name, found.bikes, found.docks)
 
+    def stations(self) -> tuple[str, ...]:
+        """The live station names known now, for the station grammar; never waits.
+
+        When they are missing or older than an hour, a fetch starts in the background:
+        the calls that start after it has finished get the names.
+        """
+        if self.gbfs is None:
+            return ()
+        now = time.monotonic()
+        retry = self._stations_tried_at is None or now - self._stations_tried_at > STATIONS_RETRY_S
+        idle = self.station_refresh is None or self.station_refresh.done()
+        if self.gbfs.names_stale() and idle and retry:
+            self._stations_tried_at = now
+            self.station_refresh = asyncio.create_task(
+                self._refresh_stations(self.gbfs), name="gbfs-station-names"
+            )
+        return self.gbfs.known_names()
+
+    @staticmethod
+    async def _refresh_stations(gbfs: GbfsClient) -> None:
+        try:
+            names = await gbfs.refresh_names()
+        except LiveDataError as exc:
+            log.warning("bike station names unavailable (no station grammar): %s", exc)
+            return
+        log.info("%d bike station names loaded", len(names))
+
     def new_session(
         self, call_id: str, line: str, sink: MediaSink, caller: str | None, transport: str
     ) -> CallSession:
@@ -130,10 +168,14 @@ class AppState:
             registry=self.registry,
             recognizers=self.recognizers(sink.sample_rate_hz),
             live=self.live,
+            stations=self.stations(),
             on_turn_latency=lambda ms: self.metrics.turn_latency.observe(ms / 1000.0),
             on_end=self._ended,
         )
-        timings = CallTimings(max_call_s=float(self.settings.max_call_s))
+        timings = CallTimings(
+            max_call_s=float(self.settings.max_call_s),
+            listen_timeout_ms=self.settings.listen_timeout_ms,
+        )
         session = CallSession(
             call_id, line, sink, services, caller, transport, timings, now=self.clock
         )
