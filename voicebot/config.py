@@ -81,6 +81,20 @@ class Settings(BaseSettings):
         default=None,
         description="Mot de passe HTTP Basic d'Asterisk ; sans lui, aucun appel n'est accepté.",
     )
+    media_start_timeout_ms: int = Field(
+        default=5000,
+        ge=500,
+        le=10000,
+        description="Délai après la connexion pour MEDIA_START (WebSocket) ou l'UUID "
+        "(AudioSocket) ; au-delà, la connexion est fermée.",
+    )
+    media_idle_timeout_s: int = Field(
+        default=120,
+        ge=30,
+        le=3600,
+        description="Appel fermé (et transféré) quand Asterisk n'envoie plus rien pendant ce "
+        "délai ; sans RTP de l'appelant, Asterisk n'envoie aucune trame.",
+    )
     default_line: str = Field(default="mairie", description="Ligne quand l'appel n'en nomme pas.")
     listen_timeout_ms: int = Field(
         default=7000,

@@ -122,7 +122,13 @@ async def test_oversized_audio_frame_is_refused(server: RunningServer) -> None:
         await call.start_media()
         await call.ws.send(b"\x00" * 70000)
         await call.wait_closed()
-        assert call.close_code == 1009
+        assert call.close_code == 1009 and "trop grande" in call.close_reason
+    # Not the caller's doing: the call is recorded, and its caller goes to a human.
+    record = await finished(server, "huge")
+    assert record.outcome == "handed_over" and record.handover_reason == "media_lost"
+    async with httpx.AsyncClient() as client:
+        route = await client.get(f"{server.http}/calls/huge/route")
+    assert route.text == "queue"
 
 
 @pytest.mark.parametrize("password", ["wrong", ""])

@@ -26,6 +26,7 @@ from voicebot.asr.vosk import RecognizerPool, VoskRecognizer
 from voicebot.audio.frame import AudioFrame, frame_bytes
 from voicebot.audio.framing import Framer
 from voicebot.audio.vad import VadEvent, VoiceActivityDetector
+from voicebot.calls.limits import DTMF_DIGITS, KEYPAD_PER_S, keypad_bucket
 from voicebot.calls.record import CallRecord, CallRegistry, Turn, now_utc
 from voicebot.content.model import Content
 from voicebot.dialog.events import (
@@ -164,6 +165,7 @@ class CallSession:
         self._playout_until = 0.0
         self.ended = asyncio.Event()
         self._hung_up_by_caller = False
+        self._keys = keypad_bucket()
 
     # ------------------------------------------------------------ inbound (from the transport)
     def feed_audio(self, pcm: bytes) -> None:
@@ -176,7 +178,17 @@ class CallSession:
             log.warning("call %s: inbound audio queue full, frame dropped", self.call_id)
 
     def feed_dtmf(self, digit: str) -> None:
-        self._post(Keypad(digit))
+        """A key from any transport; keys faster than a person presses them are ignored."""
+        if digit not in DTMF_DIGITS:
+            return
+        if self._keys.allow():
+            self._post(Keypad(digit))
+        elif self._keys.first_refusal:
+            log.warning(
+                "call %s: keys arrive faster than %g a second: ignored (logged once)",
+                self.call_id,
+                KEYPAD_PER_S,
+            )
 
     def mark_played(self, name: str) -> None:
         speech = self._speaking
@@ -197,6 +209,16 @@ class CallSession:
         """The service stops under the call: it ends as ``interrupted``, not abandoned."""
         if self.record.outcome is None:
             self.record.outcome = "interrupted"
+        self._events.put_nowait(None)
+        with contextlib.suppress(asyncio.QueueFull):
+            self._audio.put_nowait(None)
+
+    def media_lost(self) -> None:
+        """The transport refused the media leg (a bad message, or silent past its limit):
+        not the caller's doing, so the caller goes to the queue."""
+        if self.record.outcome is None:
+            self.record.outcome, self.record.route = "handed_over", "queue"
+            self.record.handover_reason = "media_lost"
         self._events.put_nowait(None)
         with contextlib.suppress(asyncio.QueueFull):
             self._audio.put_nowait(None)

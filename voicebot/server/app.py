@@ -112,6 +112,8 @@ async def start_audiosocket(state: AppState) -> asyncio.Server | None:
             call_id, settings.default_line, sink, None, "audiosocket"
         ),
         settings.audiosocket_rate_hz,
+        start_timeout_s=settings.media_start_timeout_ms / 1000.0,
+        idle_timeout_s=float(settings.media_idle_timeout_s),
     )
     listener = await asyncio.start_server(server.handle, settings.host, settings.audiosocket_port)
     log.info("AudioSocket listening on %s:%s", settings.host, settings.audiosocket_port)

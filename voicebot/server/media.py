@@ -4,7 +4,18 @@ Credentials are checked before the handshake is accepted; the subprotocol is
 ``media`` and no extension is negotiated. The socket is read at all times
 (Asterisk's writes block otherwise); audio may arrive before ``MEDIA_START``
 and is kept until the format is known. A malformed, oversized or unsupported
-message ends that call alone, with a close code and a reason.
+message ends that call alone, with a close code and a reason; a call already
+started then goes to a human.
+
+Every wait is bounded: ``MEDIA_START`` must come within a few seconds of the
+handshake, and a call during which Asterisk sends nothing at all for
+``media_idle_timeout_s`` is closed. That limit is generous on purpose: with no
+RTP from the caller Asterisk sends no frames, and the dialog's own silence
+timers already end a silent call (three silences, well under a minute); the
+idle limit only catches a leg that is gone without a close, or a call stuck
+under it. Keys are limited by the session (all transports); control messages
+other than marks and flow control, which a call cannot do without, are limited
+here.
 """
 
 from __future__ import annotations
@@ -18,8 +29,10 @@ import logging
 import uuid
 from typing import Any
 
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from voicebot.calls.limits import CONTROL_PER_S, control_bucket
 from voicebot.calls.session import CallSession
 from voicebot.config import Settings
 from voicebot.errors import AudioError, UsageError
@@ -40,7 +53,11 @@ CLOSE_UNSUPPORTED = 1003
 CLOSE_INVALID = 1007
 CLOSE_TOO_BIG = 1009
 CLOSE_SERVICE_RESTART = 1012
+CLOSED_BY_ERROR = {1002, CLOSE_UNSUPPORTED, CLOSE_INVALID, CLOSE_TOO_BIG}
+"""Disconnect codes that mean the socket was refused, by the server or by Asterisk."""
 EARLY_AUDIO_LIMIT = 64 * 1024
+ALWAYS_HANDLED = frozenset({"MEDIA_MARK_PROCESSED", "MEDIA_XOFF", "MEDIA_XON"})
+"""Control events never rate-limited: a call stalls without them, and they cost nothing."""
 
 
 def authorized(header: str | None, settings: Settings) -> bool:
@@ -127,23 +144,44 @@ class MediaCall:
         self.session: CallSession | None = None
         self.task: asyncio.Task[Any] | None = None
         self.sink: WebSocketSink | None = None
+        self.controls = control_bucket()
+        settings = state.settings
+        self.start_timeout_s = settings.media_start_timeout_ms / 1000.0
+        self.idle_timeout_s = float(settings.media_idle_timeout_s)
 
     async def refuse(self, code: int, reason: str) -> None:
         log.warning("media call %s: %s", self.params.get("call", "?"), reason)
         self.state.metrics.refused.labels(reason=str(code)).inc()
+        self.media_failed()
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             # A close reason fits in 123 bytes of UTF-8.
             short = reason.encode()[:120].decode(errors="ignore")
             await self.websocket.close(code=code, reason=short)
 
+    def media_failed(self) -> None:
+        """The socket broke under a started call: the caller goes to a human."""
+        if self.session is not None:
+            self.session.media_lost()
+
+    async def receive(self, start_by: float) -> Message:
+        """The next message; ``TimeoutError`` past the start deadline or the idle limit."""
+        if self.session is None:
+            async with asyncio.timeout_at(start_by):
+                return await self.websocket.receive()
+        async with asyncio.timeout(self.idle_timeout_s):
+            return await self.websocket.receive()
+
     async def serve(self) -> None:
+        start_by = asyncio.get_running_loop().time() + self.start_timeout_s
         try:
             while True:
-                message = await self.websocket.receive()
+                try:
+                    message = await self.receive(start_by)
+                except TimeoutError:
+                    await self.timed_out()
+                    break
                 if message["type"] == "websocket.disconnect":
-                    if message.get("code") == CLOSE_SERVICE_RESTART and self.session is not None:
-                        # The service is stopping (uvicorn closes sockets first): not the caller.
-                        self.session.service_stopped()
+                    self.disconnected(message)
                     break
                 data = message.get("bytes")
                 if data is not None:
@@ -153,6 +191,30 @@ class MediaCall:
                     break
         finally:
             await self.end()
+
+    async def timed_out(self) -> None:
+        if self.session is None:
+            limit_ms = round(self.start_timeout_s * 1000)
+            await self.refuse(CLOSE_POLICY, f"pas de MEDIA_START {limit_ms} ms après la connexion")
+        else:
+            limit_s = round(self.idle_timeout_s)
+            await self.refuse(CLOSE_POLICY, f"aucun message d'Asterisk depuis {limit_s} s")
+
+    def disconnected(self, message: Message) -> None:
+        code = message.get("code")
+        if code == CLOSE_SERVICE_RESTART and self.session is not None:
+            # The service is stopping (uvicorn closes sockets first): not the caller.
+            self.session.service_stopped()
+        elif code in CLOSED_BY_ERROR:
+            # Refused by the server itself (a message over ws_max_size: 1009), or by Asterisk.
+            log.warning(
+                "media call %s: connection closed with %s (%s)",
+                self.params.get("call", "?"),
+                code,
+                message.get("reason") or "no reason given",
+            )
+            self.state.metrics.refused.labels(reason=str(code)).inc()
+            self.media_failed()
 
     async def on_audio(self, data: bytes) -> bool:
         if len(data) > MAX_BINARY_BYTES:
@@ -174,11 +236,22 @@ class MediaCall:
         if event.event == "MEDIA_START":
             return await self.start(event.data, event.channel_variables)
         session = self.session
-        if event.event == "DTMF_END" and session is not None:
+        if event.event == "DTMF_END":
+            digit = str(event.data.get("digit", ""))
             ari = self.state.ari
-            if ari is None or not ari.owns(session.call_id):  # else ARI reports the key
-                session.feed_dtmf(str(event.data.get("digit", "")))
-        elif event.event == "MEDIA_MARK_PROCESSED" and session is not None:
+            if session is not None and (ari is None or not ari.owns(session.call_id)):
+                session.feed_dtmf(digit)  # checked and rate-limited there, for every transport
+            return True
+        if event.event not in ALWAYS_HANDLED and not self.controls.allow():
+            if self.controls.first_refusal:
+                log.warning(
+                    "media call %s: control messages faster than %g a second: "
+                    "ignored (logged once)",
+                    self.params.get("call", "?"),
+                    CONTROL_PER_S,
+                )
+            return True
+        if event.event == "MEDIA_MARK_PROCESSED" and session is not None:
             session.mark_played(str(event.data.get("correlation_id", "")))
         elif event.event == "MEDIA_XOFF" and self.sink is not None:
             self.sink.resumed.clear()

@@ -5,6 +5,13 @@ Kinds: 0x00 hang-up, 0x01 the call's UUID (16 bytes), 0x03 a DTMF digit, 0x10
 16-bit PCM at 8 kHz, 0x12 16-bit PCM at 16 kHz, 0xff an error. There is no
 pacing (we send one 20 ms frame every 20 ms), no TLS and no authentication:
 keep it on a private network or loopback.
+
+Every wait is bounded: the UUID must come within a few seconds of the
+connection, and a call during which Asterisk sends nothing for the idle limit
+is closed (generous: without RTP from the caller no frames come, and the
+dialog's silence timers end such a call first). A message is at most 65535
+bytes by construction and is read once, never gathered. When a call ends, for
+whatever reason, its pacer is stopped and its socket closed.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ KIND_SLIN16 = 0x12
 KIND_ERROR = 0xFF
 AUDIO_KINDS = {KIND_SLIN8: 8000, KIND_SLIN16: 16000}
 MAX_PAYLOAD = 65535
+START_TIMEOUT_S = 5.0
+IDLE_TIMEOUT_S = 120.0
 
 
 def message(kind: int, payload: bytes = b"") -> bytes:
@@ -48,12 +57,14 @@ class AudioSocketSink:
 
     supports_marks = False
 
-    def __init__(self, writer: asyncio.StreamWriter, sample_rate_hz: int) -> None:
+    def __init__(
+        self, writer: asyncio.StreamWriter, sample_rate_hz: int, call_id: str = "?"
+    ) -> None:
         self.writer = writer
         self.sample_rate_hz = sample_rate_hz
         self.kind = KIND_SLIN16 if sample_rate_hz == 16000 else KIND_SLIN8
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=5)  # 100 ms ahead at most
-        self._pacer = asyncio.create_task(self._pace())
+        self._pacer = asyncio.create_task(self._pace(), name=f"audiosocket-pacer-{call_id}")
         self.closed = False
         self.route: str | None = None
 
@@ -82,34 +93,72 @@ class AudioSocketSink:
         self.route = route
         if self.closed:
             return
-        while not self._queue.empty():  # let the last words go out
+        while not self._queue.empty() and not self._pacer.done():  # let the last words go out
             await asyncio.sleep(0.02)
-        self.closed = True
-        self._pacer.cancel()
+        await self.close()
         with contextlib.suppress(ConnectionError):
             self.writer.write(message(KIND_HANGUP))
             await self.writer.drain()
         self.writer.close()
+
+    async def close(self) -> None:
+        """Stop the pacer (and drop what it had queued); the caller may be gone already."""
+        self.closed = True
+        self._pacer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._pacer
 
 
 class AudioSocketServer:
     """One TCP connection per call; ``new_session`` builds the call's CallSession."""
 
     def __init__(
-        self, new_session: Callable[[str, MediaSink], CallSession], sample_rate_hz: int = 8000
+        self,
+        new_session: Callable[[str, MediaSink], CallSession],
+        sample_rate_hz: int = 8000,
+        start_timeout_s: float = START_TIMEOUT_S,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
     ) -> None:
         self.new_session = new_session
         self.sample_rate_hz = sample_rate_hz
+        self.start_timeout_s = start_timeout_s
+        self.idle_timeout_s = idle_timeout_s
+
+    async def _next(
+        self, reader: asyncio.StreamReader, started: bool, start_by: float
+    ) -> tuple[int, bytes]:
+        """The next message; ``TimeoutError`` past the UUID deadline or the idle limit."""
+        if not started:
+            async with asyncio.timeout_at(start_by):
+                return await read_message(reader)
+        async with asyncio.timeout(self.idle_timeout_s):
+            return await read_message(reader)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session: CallSession | None = None
         task: asyncio.Task[object] | None = None
         sink: AudioSocketSink | None = None
+        start_by = asyncio.get_running_loop().time() + self.start_timeout_s
         try:
             while True:
                 try:
-                    kind, payload = await read_message(reader)
+                    kind, payload = await self._next(reader, session is not None, start_by)
                 except (asyncio.IncompleteReadError, ConnectionError):
+                    break
+                except TimeoutError:
+                    if session is None:
+                        log.warning(
+                            "audiosocket: no UUID %.0f s after the connection from %s: closed",
+                            self.start_timeout_s,
+                            writer.get_extra_info("peername"),
+                        )
+                    else:
+                        log.warning(
+                            "audiosocket call %s: nothing from Asterisk for %.0f s: closed",
+                            session.call_id,
+                            self.idle_timeout_s,
+                        )
+                        session.media_lost()
                     break
                 if kind == KIND_UUID and session is None:
                     call_id = (
@@ -117,10 +166,10 @@ class AudioSocketServer:
                         if len(payload) == 16
                         else (payload.hex() or str(uuid.uuid4()))
                     )
-                    sink = AudioSocketSink(writer, self.sample_rate_hz)
+                    sink = AudioSocketSink(writer, self.sample_rate_hz, call_id)
                     session = self.new_session(call_id, sink)
-                    task = asyncio.create_task(session.run())
-                    task.add_done_callback(lambda _: writer.close())
+                    task = asyncio.create_task(session.run(), name=f"call-{call_id}")
+                    task.add_done_callback(lambda _: writer.close())  # the reader then ends
                 elif kind in AUDIO_KINDS and session is not None:
                     if AUDIO_KINDS[kind] != self.sample_rate_hz:
                         log.warning(
@@ -143,5 +192,7 @@ class AudioSocketServer:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             if sink is not None:
-                sink.closed = True
+                await sink.close()  # the caller may have hung up first: no pacer left behind
             writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()

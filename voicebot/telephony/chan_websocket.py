@@ -2,7 +2,8 @@
 
 Media are BINARY messages of raw codec payload; control is TEXT, JSON with
 ``f(json)``. Commands longer than 128 bytes are silently ignored by Asterisk,
-so :func:`command` refuses to build one.
+so :func:`command` refuses to build one. A message longer than the limits here
+is refused: the server does not even read one past ``MAX_MESSAGE_BYTES``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ SUBPROTOCOL = "media"
 MAX_COMMAND_BYTES = 128
 MAX_TEXT_BYTES = 16 * 1024
 MAX_BINARY_BYTES = 64 * 1024
+"""Asterisk sends 20 ms frames (640 bytes of slin16); this is two seconds of it."""
+MAX_MESSAGE_BYTES = max(MAX_TEXT_BYTES, MAX_BINARY_BYTES)
+"""The largest message the server reads at all (uvicorn's ``ws_max_size``)."""
 
 
 @dataclass(frozen=True)
