@@ -8,6 +8,7 @@ wrong byte order, frames lost or reordered).
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,33 @@ async def test_pool_reuses_warm_recognisers_and_retires_worn_ones(
     await transcribe_stream(first, espeak_speech("안녕하세요", "ko", 16000))
     await pool.release(first)  # more than 1 s of audio: retired
     assert pool.retired == 1 and pool.idle == 0
+
+
+async def test_a_call_during_warming_gets_a_recogniser_without_waiting_for_the_batch(
+    korean_model: VoskModel,
+) -> None:
+    """Warming runs while calls are taken: one recogniser at a time, each one idle as
+    soon as it is made; a call finding none gets a new one, warmed for it, first."""
+    warmup = espeak_speech("안녕하세요 라디오 음악 전화 번호 지하철 버스", "ko", 16000)
+    engines = EnginePool("warming-test", 2)
+    try:
+        pool = RecognizerPool(korean_model, engines, 16000, warmup=warmup)
+        calling = asyncio.create_task(pool.acquire())  # nothing idle: one is made for it
+        await asyncio.sleep(0)
+        warming = asyncio.create_task(pool.warm(3))
+        while not calling.done():
+            assert engines.pending <= 1  # warming waits: the call has both workers' room
+            await asyncio.sleep(0.05)
+        cold = calling.result()
+        text = final_text(await transcribe_stream(cold, espeak_speech("라디오 음악", "ko", 16000)))
+        assert cer("라디오 음악", text) <= 0.4
+        while pool.idle == 0:
+            await asyncio.sleep(0.01)
+        assert not warming.done()  # the first warm one is there before the batch is done
+        await warming
+        assert pool.idle == 3 and pool.created == 4
+    finally:
+        engines.shutdown()
 
 
 async def test_wrong_rate_frame_is_refused(

@@ -23,6 +23,7 @@ from voicebot.dialog.render import render
 from voicebot.errors import VoicebotError
 from voicebot.live.gbfs import GbfsClient
 from voicebot.nlu.understand import Understander
+from voicebot.server import systemd
 from voicebot.server.engines import load_engines
 from voicebot.server.media import media_endpoint
 from voicebot.server.readiness import DatabaseProbe
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 
 
 async def preload_prompts(state: AppState) -> None:
-    """Render every fixed prompt once, before callers need them (16 kHz first, then 8 kHz)."""
+    """Render every fixed prompt once, before callers need them: at 16 kHz, then at 8 kHz
+    when narrowband calls are expected (else an 8 kHz call has its prompts rendered then)."""
     content = state.understander.content
     texts = [
         render(template, line, content.service, {})
@@ -46,7 +48,7 @@ async def preload_prompts(state: AppState) -> None:
         if "{label}" not in template
     ]
     started = time.monotonic()
-    for rate in (16000, 8000):
+    for rate in (16000, 8000) if narrowband_expected(state.settings) else (16000,):
         try:
             await state.synthesizer.preload(texts, rate)
         except VoicebotError as exc:
@@ -87,6 +89,23 @@ def narrowband_expected(settings: Settings) -> bool:
     audiosocket = settings.audiosocket_port is not None and settings.audiosocket_rate_hz == 8000
     ari = settings.ari_url is not None and settings.ari_media_format != "slin16"
     return audiosocket or ari
+
+
+async def warm_up(state: AppState) -> None:
+    """After readiness, in the background, one step at a time so that a core stays free
+    for the calls taken meanwhile: recognisers for the first calls, the fixed prompts,
+    then the 8 kHz recognisers. A call that finds no warm recogniser gets a new one,
+    warmed while it is greeted; a prompt not rendered yet is rendered when first said."""
+    pool = state.pools.get(16000)
+    if pool is not None:
+        started = time.monotonic()
+        try:
+            await pool.warm(state.settings.asr_warm_recognizers)
+        except VoicebotError as exc:
+            log.warning("recognisers could not be warmed: %s", exc)
+        log.info("%d recognisers warmed in %.1f s", pool.idle, time.monotonic() - started)
+    await preload_prompts(state)
+    await warm_narrowband(state)
 
 
 async def warm_narrowband(state: AppState) -> None:
@@ -140,8 +159,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = await asyncio.to_thread(Store.open, settings.database_url)
-        engines = await load_engines(settings)
+        # Ready once a call gets speech: the store, the voice and the recognition model,
+        # loaded side by side. Warming recognisers and prompts comes after, in the background.
+        store, engines = await asyncio.gather(
+            asyncio.to_thread(Store.open, settings.database_url), load_engines(settings)
+        )
         registry = CallRegistry()
         state = AppState(
             settings=settings,
@@ -159,17 +181,17 @@ def create_app(settings: Settings) -> FastAPI:
         recorder = start_recorder(state, store)
         await recorder.start()
         app.state.voicebot = state
-        preloading = asyncio.create_task(preload_prompts(state))
-        narrowband = asyncio.create_task(warm_narrowband(state))
+        warming = asyncio.create_task(warm_up(state))
         state.stations()  # bike station names fetched in the background for the first calls
         audiosocket = await start_audiosocket(state)
         ari = start_ari(state)
         log.info("voicebot ready: %s", engines.describe())
+        supervised = systemd.supervise(settings.host, settings.port)
         try:
             yield
         finally:
-            preloading.cancel()
-            narrowband.cancel()
+            systemd.notify("STOPPING=1")
+            warming.cancel()
             if state.station_refresh is not None:
                 state.station_refresh.cancel()
             if ari is not None:
@@ -182,6 +204,8 @@ def create_app(settings: Settings) -> FastAPI:
             await recorder.stop()
             await asyncio.to_thread(store.close)
             engines.close()
+            for task in supervised:
+                task.cancel()
 
     docs = settings.api_docs  # off by default: the API's map is not for every visitor
     app = FastAPI(

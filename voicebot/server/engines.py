@@ -74,24 +74,29 @@ class LoadedEngines:
 
 
 async def load_engines(settings: Settings) -> LoadedEngines:
-    """Load the models off the event loop. A missing recogniser means keypad-only mode."""
+    """Load what a call needs, off the event loop: the voice and the recognition model
+    (both at once), and the speech that warms each new recogniser. No recogniser is
+    warmed here: the service is ready without them (see :meth:`RecognizerPool.warm`).
+    A missing recogniser model means keypad-only mode."""
     asr_pool = EnginePool("asr", settings.asr_workers)
     tts_pool = EnginePool("tts", settings.tts_workers)
-    choice = await asyncio.to_thread(load_synthesizer, settings, tts_pool)
+    choice, (asr_model, asr_problem) = await asyncio.gather(
+        asyncio.to_thread(load_synthesizer, settings, tts_pool),
+        asyncio.to_thread(_load_asr_model, settings),
+    )
     engines = LoadedEngines(asr_pool, tts_pool, choice.synthesizer, choice.reason)
-    try:
-        engines.asr_model = await asyncio.to_thread(load_asr_model, settings)
-    except ModelError as exc:
-        engines.asr_problem = str(exc)
-        log.warning("No French speech recognition model: serving in KEYPAD-ONLY mode (%s)", exc)
+    if asr_model is None:
+        engines.asr_problem = asr_problem
         return engines
+    engines.asr_model = asr_model
     try:
+        # Also the voice's first synthesis, which is slower than the next ones.
         warmup: AudioFrame | None = await render(choice.synthesizer, WARMUP_TEXT, 16000)
     except VoicebotError as exc:
         log.warning("no warm-up speech for the recognisers: %s", exc)
         warmup = None
     engines.recognizers = RecognizerPool(
-        engines.asr_model,
+        asr_model,
         asr_pool,
         16000,
         settings.asr_alternatives,
@@ -99,5 +104,13 @@ async def load_engines(settings: Settings) -> LoadedEngines:
         warmup=warmup,
     )
     engines.warmup = warmup
-    await engines.recognizers.warm(settings.asr_warm_recognizers)
     return engines
+
+
+def _load_asr_model(settings: Settings) -> tuple[VoskModel | None, str | None]:
+    """The recognition model, or why there is none (blocking)."""
+    try:
+        return load_asr_model(settings), None
+    except ModelError as exc:
+        log.warning("No French speech recognition model: serving in KEYPAD-ONLY mode (%s)", exc)
+        return None, str(exc)

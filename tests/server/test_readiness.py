@@ -1,0 +1,92 @@
+"""A restarted service takes calls within seconds: readiness does not wait for warming.
+
+Ready means a call arriving now gets speech (content, store, recognition model and
+voice loaded). Warm recognisers and prompts rendered in advance follow in the
+background. The time from process start to ready is printed, not asserted: on a
+busy machine any bound would flake; what is asserted is what readiness waits for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import espeak_speech
+from tests.local_server import free_port
+from tests.serve_process import Bot
+from voicebot.calls.simulator import SimulatedCall
+from voicebot.store import Store
+from voicebot.store.views import CallDetail
+
+MEDIA_PASSWORD = "secret-readiness"
+POOL_SIZE = 16  # the most idle recognisers a pool keeps: the longest warming there is
+
+
+async def test_ready_before_warming_and_the_first_call_gets_speech(
+    korean_model_dir: Path, joe_voice_path: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    database_url = f"sqlite:///{tmp_path / 'voicebot.db'}"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")},
+        "VOICEBOT_PORT": str(port),
+        "VOICEBOT_ASR_MODEL": str(korean_model_dir),
+        "VOICEBOT_TTS_VOICE": str(joe_voice_path),
+        "VOICEBOT_TTS_PHONEMIZER_VOICE": "fr",
+        "VOICEBOT_ASR_WORKERS": "2",
+        "VOICEBOT_ASR_WARM_RECOGNIZERS": str(POOL_SIZE),
+        "VOICEBOT_MEDIA_PASSWORD": MEDIA_PASSWORD,
+        "VOICEBOT_DATABASE_URL": database_url,
+        "VOICEBOT_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    seen: list[dict[str, Any]] = []
+
+    def ready(body: dict[str, Any]) -> bool:
+        seen.append(body)
+        return body.get("ready") is True
+
+    bot = Bot(env, port, tmp_path / "serve.log", ready=ready)
+    started = time.monotonic()
+    await asyncio.to_thread(bot.start)
+    try:
+        print(
+            f"\nvoicebot serve: process start to /readyz 200 in {time.monotonic() - started:.1f} s"
+        )
+        first = seen[-1]
+        assert first["mode"] == "speech"
+        assert first["prompts_ready"] is False  # prompts are still being rendered
+        assert first["asr"]["idle_recognizers"] < POOL_SIZE  # and recognisers warmed
+
+        # A call now, while all that goes on: greeted, heard, answered.
+        call_id = "pendant-le-chauffage"
+        async with SimulatedCall(
+            f"ws://127.0.0.1:{port}/media", "asterisk", MEDIA_PASSWORD, call_id=call_id
+        ) as call:
+            await call.start_media()
+            await call.wait_heard(3000, timeout=60)  # the greeting plays meanwhile
+            heard_before = call.heard_ms()
+            await call.say(espeak_speech("라디오 음악", "ko", 16000).pcm)
+            await call.wait_heard(heard_before + 1000, timeout=60)  # a reply to it
+        detail = await asyncio.to_thread(finished_call, database_url, call_id)
+    finally:
+        bot.stop()
+    caller_turns = [t.text for t in detail.turns if t.speaker == "caller"]
+    assert caller_turns and "라디오" in caller_turns[0]  # recognised, by a cold recogniser
+
+
+def finished_call(database_url: str, call_id: str, timeout_s: float = 30.0) -> CallDetail:
+    """The call as the service recorded it, once it is over."""
+    store = Store.open(database_url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            detail = store.call_detail(call_id)
+            if detail is not None and detail.summary.ended_at is not None:
+                return detail
+            assert time.monotonic() < deadline, f"call {call_id} not recorded as ended"
+            time.sleep(0.2)
+    finally:
+        store.close()
