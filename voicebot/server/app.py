@@ -93,9 +93,11 @@ def narrowband_expected(settings: Settings) -> bool:
 
 async def warm_up(state: AppState) -> None:
     """After readiness, in the background, one step at a time so that a core stays free
-    for the calls taken meanwhile: recognisers for the first calls, the fixed prompts,
-    then the 8 kHz recognisers. A call that finds no warm recogniser gets a new one,
-    warmed while it is greeted; a prompt not rendered yet is rendered when first said."""
+    for the calls taken meanwhile: recognisers for the first calls (8 kHz ones first when
+    calls will be narrowband), then the fixed prompts. A call that finds no warm
+    recogniser gets a new one, warmed while it is greeted; a prompt not rendered yet is
+    rendered when first said."""
+    await warm_narrowband(state)
     pool = state.pools.get(16000)
     if pool is not None:
         started = time.monotonic()
@@ -105,7 +107,6 @@ async def warm_up(state: AppState) -> None:
             log.warning("recognisers could not be warmed: %s", exc)
         log.info("%d recognisers warmed in %.1f s", pool.idle, time.monotonic() - started)
     await preload_prompts(state)
-    await warm_narrowband(state)
 
 
 async def warm_narrowband(state: AppState) -> None:
