@@ -57,6 +57,13 @@ class Bot:
             time.sleep(0.3)
         raise RuntimeError(f"voicebot serve not ready:\n{self.log.read_text()[-3000:]}")
 
+    def kill(self) -> None:
+        """SIGKILL: as an OOM kill or a crash would end it (no cleanup of any kind)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
     def stop(self) -> None:
         if self.session is not None:
             self.session.close()

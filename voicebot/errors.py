@@ -71,6 +71,11 @@ class TelephonyError(VoicebotError):
 
     exit_code = 9
 
+    def __init__(self, message: str, *, hint: str | None = None, status: int | None = None):
+        super().__init__(message, hint=hint)
+        self.status = status
+        """The HTTP status Asterisk answered, or ``None`` when it could not be reached."""
+
 
 class StoreError(VoicebotError):
     """The database refused an operation, cannot be reached, or the request breaks a rule."""

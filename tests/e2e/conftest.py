@@ -9,6 +9,7 @@ hand-overs reach the queue whatever the day the tests run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -24,8 +25,14 @@ import httpx
 import pytest
 import yaml
 
+from tests.e2e import sipp
 from tests.local_server import free_port
+from tests.postgres import postgres_schema
 from tests.serve_process import Bot
+from voicebot.errors import VoicebotError
+from voicebot.phone import caller_number
+from voicebot.store import Store
+from voicebot.store.views import CallDetail
 
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX = REPO / "telephony" / "sandbox" / "sandbox.sh"
@@ -114,7 +121,14 @@ def always_open_content(target: Path) -> Path:
 
 
 def ari_connected(ready: dict[str, Any]) -> bool:
-    return bool(ready.get("prompts_ready")) and ready.get("ari") == "connected"
+    return ready.get("ready") is True and ready.get("ari") == "connected"
+
+
+@pytest.fixture(scope="session")
+def bot_database() -> Iterator[str]:
+    """The bot's records go to PostgreSQL, as with several instances (a schema of its own)."""
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -123,6 +137,7 @@ def bot(
     korean_model_dir: Path,
     joe_voice_path: Path,
     tmp_path_factory: pytest.TempPathFactory,
+    bot_database: str,
 ) -> Iterator[Bot]:
     work = tmp_path_factory.mktemp("bot")
     env = {
@@ -138,8 +153,8 @@ def bot(
         "VOICEBOT_ARI_USERNAME": ARI_AUTH[0],
         "VOICEBOT_ARI_PASSWORD": ARI_AUTH[1],
         "VOICEBOT_PROMPTS_DIR": str(always_open_content(work / "prompts")),
-        "VOICEBOT_CACHE_DIR": str(work / "cache"),
-        "VOICEBOT_DATABASE_URL": f"sqlite:///{work / 'voicebot.db'}",
+        "VOICEBOT_DATABASE_URL": bot_database,
+        "VOICEBOT_INSTANCE_ID": "e2e-bot",
     }
     instance = Bot(env, sandbox.bot_port, work / "serve.log", ready=ari_connected)
     instance.start()
@@ -202,3 +217,52 @@ def agent(sandbox: Sandbox, tmp_path: Path) -> Iterator[Agent]:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def stored_call(bot: Bot, caller: str, timeout: float = 30.0) -> CallDetail:
+    """The newest finished call from ``caller`` as the database holds it (what the
+    console shows, and what survives the bot's process)."""
+    store = Store.open(bot.env["VOICEBOT_DATABASE_URL"])
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(VoicebotError):  # the database may be coming back
+                calls, _ = store.search_calls(caller=caller_number(caller) or caller, limit=1)
+                if calls and calls[0].ended_at is not None:
+                    detail = store.call_detail(calls[0].call_id)
+                    if detail is not None:
+                        return detail
+            time.sleep(0.3)
+    finally:
+        store.close()
+    raise AssertionError(f"no finished call from {caller} in the database")
+
+
+def ports(index: int) -> int:
+    return 5100 + 4 * index
+
+
+def dial(
+    tmp_path: Path,
+    caller: str,
+    seconds: float,
+    *,
+    index: int = 0,
+    number: str = "100",
+    keys: list[sipp.Key] | None = None,
+    speech: list[tuple[float, bytes]] | None = None,
+    hang_up_at_ms: int | None = None,
+) -> sipp.Caller:
+    return sipp.call(
+        tmp_path / f"caller{index}",
+        number,
+        sipp.ulaw_voice(seconds, speech),
+        keys=keys,
+        hang_up_at_ms=hang_up_at_ms,
+        local_port=ports(index),
+        caller_number=caller,
+    )
+
+
+def finished(call: sipp.Caller, timeout: float) -> None:
+    assert call.wait(timeout) == 0, call.errors()

@@ -17,7 +17,7 @@ import pytest
 from tests.cli import run_cli
 from tests.conftest import espeak_speech
 from tests.e2e import sipp
-from tests.e2e.conftest import Agent, Sandbox
+from tests.e2e.conftest import Agent, Sandbox, dial, finished
 from tests.serve_process import Bot
 from voicebot.audio.resample import resample
 from voicebot.content import load_content
@@ -56,36 +56,6 @@ def best_likeness(
             break
         best = max(best, float(np.corrcoef(part, reference)[0, 1]))
     return best
-
-
-def ports(index: int) -> int:
-    return 5100 + 4 * index
-
-
-def dial(
-    tmp_path: Path,
-    caller: str,
-    seconds: float,
-    *,
-    index: int = 0,
-    number: str = "100",
-    keys: list[sipp.Key] | None = None,
-    speech: list[tuple[float, bytes]] | None = None,
-    hang_up_at_ms: int | None = None,
-) -> sipp.Caller:
-    return sipp.call(
-        tmp_path / f"caller{index}",
-        number,
-        sipp.ulaw_voice(seconds, speech),
-        keys=keys,
-        hang_up_at_ms=hang_up_at_ms,
-        local_port=ports(index),
-        caller_number=caller,
-    )
-
-
-def finished(call: sipp.Caller, timeout: float) -> None:
-    assert call.wait(timeout) == 0, call.errors()
 
 
 def test_a_call_hears_the_greeting(

@@ -162,3 +162,39 @@ def test_the_history_finds_a_caller_however_the_number_is_written(
         ended_call(store, call_id, caller=caller, outcome="resolved")
     page, total = store.search_calls(caller=written)
     assert {summary.call_id for summary in page} == found and total == len(found)
+
+
+def test_calls_a_crash_left_open_join_the_queue_with_what_was_said(
+    store: Store, clock: Clock
+) -> None:
+    """At the next start, the calls of a dead process: its callers are with the agents."""
+    live = call_record(
+        "k1",
+        phrases=("je voudrais un passeport", "mon numéro est le 06 12 34 56 78"),
+        intents=("titre_identite",),
+    )
+    store.call_started(call_record("k1"), "bot-dead")  # intents reach the row at the end
+    for seq, turn in enumerate(live.turns):
+        store.turn_added("k1", turn, seq=seq)
+    decided = call_record("k2", outcome="resolved")
+    store.call_started(decided, "bot-dead")  # its end was decided, never written
+    store.call_started(call_record("k3"), "bot-alive")
+
+    clock.advance(minutes=1)
+    assert store.hand_over_open_calls("bot-dead", "bot_crashed") == 2
+    assert [c.call_id for c in store.live_calls()] == ["k3"]
+    crashed = store.call_detail("k1")
+    assert crashed is not None and crashed.summary.ended_at == clock.now
+    assert (crashed.summary.outcome, crashed.summary.handover_reason) == (
+        "handed_over",
+        "bot_crashed",
+    )
+    assert crashed.summary.intents == ["titre_identite"]  # from the turns synced live
+    [waiting] = [h for h in store.queue() if h.call_id == "k1"]
+    assert waiting.reason == "bot_crashed" and waiting.intents == ["titre_identite"]
+    assert "passeport" in waiting.transcript[1].text
+    assert "06 12" not in " ".join(t.text for t in waiting.transcript)  # redacted as written
+    resolved = store.call_detail("k2")
+    assert resolved is not None and resolved.summary.outcome == "resolved"
+    assert resolved.handover is None
+    assert store.hand_over_open_calls("bot-dead", "bot_crashed") == 0  # nothing twice

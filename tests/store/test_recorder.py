@@ -156,4 +156,7 @@ def test_start_closes_what_a_dead_process_left_open(store: Store) -> None:
     assert close_stale_calls(store, "bot-a") == 2
     assert sorted(c.call_id for c in store.live_calls()) == ["elsewhere", "named"]
     detail = store.call_detail("dead")
-    assert detail is not None and detail.summary.outcome == "interrupted"
+    # A crash's calls: the dialplan sent their callers to the queue, which shows them.
+    assert detail is not None and detail.summary.outcome == "handed_over"
+    assert detail.summary.handover_reason == "bot_crashed"
+    assert detail.handover is not None and detail.handover.status == "waiting"

@@ -38,7 +38,8 @@ async def test_calls_reach_the_store_and_the_queue(
         crashed = await eventually(
             lambda: (d := store.call_detail("crashed")) is not None and d.summary.outcome
         )
-        assert crashed == "interrupted"
+        # The dialplan's fallback sent that caller to the agents: so says the record.
+        assert crashed == "handed_over"
 
         # Asterisk gives the caller id as the trunk does; the store keeps it in E.164.
         async with server.call("svc-1", caller="0692 12 34 56") as call:
@@ -49,8 +50,8 @@ async def test_calls_reach_the_store_and_the_queue(
             assert live[0].instance == INSTANCE and live[0].caller_number == "+262692123456"
             await call.dtmf("0")
             await call.wait_closed(timeout=30)
-        queue = await eventually(store.queue)
-        assert [h.call_id for h in queue] == ["svc-1"]
+        queue = await eventually(lambda: [h for h in store.queue() if h.call_id == "svc-1"])
+        assert [h.reason for h in store.queue() if h.call_id == "crashed"] == ["bot_crashed"]
         assert queue[0].reason == "keypad_0" and queue[0].caller_number == "+262692123456"
         assert queue[0].transcript[0].speaker == "bot"
         assert "[touche 0]" in [t.text for t in queue[0].transcript]
@@ -67,6 +68,10 @@ async def test_calls_reach_the_store_and_the_queue(
     assert store.live_calls() == []
     stopped = store.call_detail("svc-2")
     assert stopped is not None and stopped.summary.ended_at is not None
-    assert stopped.summary.outcome == "interrupted"  # the service stopped, not the caller
+    # The service stopped, not the caller: the caller went to the agents, and the queue
+    # shows them.
+    assert stopped.summary.outcome == "handed_over"
+    assert stopped.summary.handover_reason == "bot_stopped"
+    assert stopped.handover is not None and stopped.handover.reason == "bot_stopped"
     assert stopped.summary.caller_number is None
     assert stopped.turns and stopped.turns[0].speaker == "bot"

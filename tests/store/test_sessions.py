@@ -60,4 +60,3 @@ def test_an_inactive_users_session_is_refused(store: Store, user: User) -> None:
     assert store.session(token) is None
     store.set_active(user.id, True)
     assert store.session(token) is not None
-

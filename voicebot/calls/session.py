@@ -87,6 +87,9 @@ class CallServices:
     stations: tuple[str, ...] = ()
     on_turn_latency: Callable[[float], None] | None = None
     on_end: Callable[[CallRecord], None] | None = None
+    line_lost: Callable[[str, str | None], Awaitable[str]] | None = None
+    """The line closed under a running dialog: the transport routes the caller if still
+    there and says ``handed_over`` or ``abandoned``."""
 
 
 @dataclass
@@ -206,9 +209,9 @@ class CallSession:
             self._audio.put_nowait(None)
 
     def service_stopped(self) -> None:
-        """The service stops under the call: it ends as ``interrupted``, not abandoned."""
-        if self.record.outcome is None:
-            self.record.outcome = "interrupted"
+        """The service stops under the call: the caller goes to the agents' queue (ARI
+        continues them there; the dialplan's fallback does in the other modes)."""
+        self._route_to_queue("bot_stopped")
         self._events.put_nowait(None)
         with contextlib.suppress(asyncio.QueueFull):
             self._audio.put_nowait(None)
@@ -216,12 +219,33 @@ class CallSession:
     def media_lost(self) -> None:
         """The transport refused the media leg (a bad message, or silent past its limit):
         not the caller's doing, so the caller goes to the queue."""
-        if self.record.outcome is None:
-            self.record.outcome, self.record.route = "handed_over", "queue"
-            self.record.handover_reason = "media_lost"
+        self._route_to_queue("media_lost")
         self._events.put_nowait(None)
         with contextlib.suppress(asyncio.QueueFull):
             self._audio.put_nowait(None)
+
+    def _route_to_queue(self, reason: str) -> None:
+        """The call ends here and its caller goes to the queue (unless already decided)."""
+        if self.record.outcome is None:
+            self.record.outcome = "handed_over"
+            self.record.route = "queue"
+            self.record.handover_reason = reason
+
+    async def _line_closed(self) -> None:
+        """The line closed under a running dialog: the caller hung up, or the bot's leg
+        was lost; the transport says which (ARI knows whether the caller is still there)."""
+        ask = self.services.line_lost
+        outcome = "abandoned"
+        if ask is not None:
+            intent = self.record.intents[-1] if self.record.intents else None
+            try:
+                outcome = await asyncio.wait_for(ask(self.call_id, intent), timeout=5.0)
+            except (TimeoutError, VoicebotError) as exc:
+                log.error("call %s: could not tell where the caller went: %s", self.call_id, exc)
+        if outcome == "handed_over":
+            self._route_to_queue("media_lost")
+        else:
+            self.record.outcome = "abandoned"
 
     def _post(self, event: Event) -> None:
         if not self.ended.is_set():
@@ -250,7 +274,7 @@ class CallSession:
                 await self._apply(event)
         except VoicebotError as exc:
             log.error("call %s: %s", self.call_id, exc)
-            self.record.outcome = self.record.outcome or "failed"
+            self._route_to_queue("error")
         finally:
             await self._close()
         return self.record
@@ -283,7 +307,7 @@ class CallSession:
             with contextlib.suppress(asyncio.CancelledError, VoicebotError):
                 await task
         if self._hung_up_by_caller and self.record.outcome is None:
-            self.record.outcome = "abandoned"
+            await self._line_closed()
         speech = self._speaking
         if speech is not None and not speech.done.is_set() and speech.turn is not None:
             speech.turn.heard_fully = False  # the line closed while it was being said

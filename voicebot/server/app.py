@@ -24,8 +24,9 @@ from voicebot.errors import VoicebotError
 from voicebot.live.gbfs import GbfsClient
 from voicebot.nlu.understand import Understander
 from voicebot.server import systemd
+from voicebot.server.ari_socket import ari_endpoint
 from voicebot.server.engines import load_engines
-from voicebot.server.media import media_endpoint
+from voicebot.server.media import authorized, media_endpoint
 from voicebot.server.readiness import DatabaseProbe
 from voicebot.server.recorder import CallRecorder
 from voicebot.server.state import AppState, Metrics
@@ -74,13 +75,25 @@ def start_recorder(state: AppState, store: Store) -> CallRecorder:
     return recorder
 
 
-async def end_calls(state: AppState, timeout_s: float = 2.0) -> None:
-    """Shutdown: each call in progress ends as interrupted (its caller goes to the queue)."""
+async def end_calls(state: AppState, timeout_s: float = 3.0) -> None:
+    """Stop: every call in progress is handed to the agents' queue (``bot_stopped``),
+    recorded so, and routed by ARI while its sockets are still open."""
+    stopped = [
+        s.call_id
+        for s in state.sessions.values()
+        if state.ari is None or not state.ari.owns(s.call_id)
+    ]
     for session in list(state.sessions.values()):
         session.service_stopped()
-    for _ in range(int(timeout_s / 0.05)):
-        if not state.sessions:
-            break
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while state.sessions and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    if state.ari is not None:
+        await state.ari.wait_routed(timeout_s)
+    # Without ARI, Asterisk asks /calls/<id>/route once the bot's leg has closed: answer
+    # that before the server stops listening (else the caller's reason is lost).
+    while any(c not in state.routes_asked for c in stopped) and loop.time() < deadline:
         await asyncio.sleep(0.05)
 
 
@@ -150,7 +163,9 @@ def start_ari(state: AppState) -> tuple[AriController, asyncio.Task[None]] | Non
         if session is not None:
             session.feed_dtmf(digit)
 
-    controller = AriController(state.settings, state.registry.get, dtmf)
+    controller = AriController(
+        state.settings, state.registry.get, dtmf, unattended=state.routed_without_session
+    )
     state.ari = controller
     return controller, asyncio.create_task(controller.run(), name="ari")
 
@@ -195,13 +210,13 @@ def create_app(settings: Settings) -> FastAPI:
             warming.cancel()
             if state.station_refresh is not None:
                 state.station_refresh.cancel()
+            if audiosocket is not None:
+                audiosocket.close()
+            await end_calls(state)
             if ari is not None:
                 controller, listening = ari
                 listening.cancel()
                 await controller.close()
-            if audiosocket is not None:
-                audiosocket.close()
-            await end_calls(state)
             await recorder.stop()
             await asyncio.to_thread(store.close)
             engines.close()
@@ -218,6 +233,7 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     app.add_api_websocket_route("/media", media_endpoint)
+    app.add_api_websocket_route("/ari", ari_endpoint)
 
     def current_store() -> Store:
         state = getattr(app.state, "voicebot", None)
@@ -292,11 +308,20 @@ def create_app(settings: Settings) -> FastAPI:
     async def route(call_id: str, request: Request) -> str:
         """Plain dialplan mode: after the bot's leg closes, where the call goes.
 
-        ``queue`` (hand it to the agents) or ``hangup``; an unknown or unfinished
-        call goes to the queue: a caller is never lost because of us.
+        ``hangup``, or ``queue`` (hand it to the agents); an unknown or unfinished call
+        goes to the queue: a caller is never lost because of us. With the credentials
+        Asterisk presents to ``/media``, a hand-over also says why and what the caller
+        wanted, for the agent's phone: ``queue,<reason>,<intent>``.
         """
         state = state_of(request)
         record = state.registry.get(call_id) if state else None
-        return record.route if record is not None and record.route else "queue"
+        if state is not None:
+            state.routes_asked.add(call_id)
+        where = record.route if record is not None and record.route else "queue"
+        if where != "queue" or not authorized(request.headers.get("authorization"), settings):
+            return where
+        reason = (record.handover_reason if record is not None else None) or ""
+        intent = record.intents[-1] if record is not None and record.intents else ""
+        return f"queue,{reason},{intent}"
 
     return app

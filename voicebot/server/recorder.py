@@ -35,6 +35,8 @@ MAX_END_ATTEMPTS = 20
 MAX_RETRY_DELAY_S = 60.0
 STOP_TIMEOUT_S = 30.0
 INTERRUPTED = "interrupted"
+CRASHED = "bot_crashed"
+"""Hand-over reason of the calls a dead process left open (found at the next start)."""
 
 
 def turn_snapshot(turn: Turn) -> tuple[Hashable, ...]:
@@ -264,7 +266,11 @@ class CallRecorder:
             log.error("store: could not close the calls left open: %s", exc)
         else:
             if closed:
-                log.warning("store: %d call(s) left open by a stop were marked interrupted", closed)
+                log.warning(
+                    "store: %d call(s) left open by a crash recorded as handed over (%s)",
+                    closed,
+                    CRASHED,
+                )
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.sync_interval_s)
@@ -306,11 +312,14 @@ def _attempt(what: str, write: Callable[..., Any], *args: Any, **kwargs: Any) ->
 
 
 def close_stale_calls(store: Store, instance: str) -> int:
-    """End the calls left open by this instance, or by a process of this host that is gone."""
-    closed = store.close_open_calls(instance, INTERRUPTED)
+    """End the calls left open by this instance, or by a process of this host that is gone.
+
+    A graceful stop leaves nothing open, so these are a crash's: the dialplan's fallback
+    sent their callers to the queue, and so they are recorded, with a hand-over each."""
+    closed = store.hand_over_open_calls(instance, CRASHED)
     for other in store.open_instances():
         if other != instance and _dead_local_process(other):
-            closed += store.close_open_calls(other, INTERRUPTED)
+            closed += store.hand_over_open_calls(other, CRASHED)
     return closed
 
 

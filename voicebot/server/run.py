@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
 from voicebot.config import Settings, load_settings
-from voicebot.server.app import create_app
+from voicebot.server.app import create_app, end_calls
 from voicebot.telephony.chan_websocket import MAX_MESSAGE_BYTES
 
 
@@ -32,5 +34,22 @@ def serve(host: str | None = None, port: int | None = None) -> int:
     if port:
         overrides["port"] = port
     settings = load_settings(**overrides)
-    uvicorn.run(create_app(settings), **server_options(settings))
+    app = create_app(settings)
+    DrainingServer(app, uvicorn.Config(app, **server_options(settings))).run()
     return 0
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, but a stop first hands every call in progress to the agents, while the
+    sockets Asterisk and ARI use for those calls are still open (uvicorn closes them
+    all at once, before the app's own shutdown)."""
+
+    def __init__(self, app: FastAPI, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        state = getattr(self.app.state, "voicebot", None)
+        if state is not None:
+            await end_calls(state)
+        await super().shutdown(sockets)

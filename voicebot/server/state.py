@@ -94,6 +94,9 @@ class AppState:
     """Durable storage (calls, hand-over queue, accounts), opened in the lifespan."""
     recorder: CallRecorder | None = None
     """Copies the calls to the store, off the event loop."""
+    routes_asked: set[str] = field(default_factory=set)
+    """Calls whose route the dialplan has asked for (plain dialplan mode), so that a stop
+    waits for those questions."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     """When calls happen (agents' hours); tests set it."""
     station_refresh: asyncio.Task[None] | None = field(default=None, init=False)
@@ -102,7 +105,8 @@ class AppState:
 
     @property
     def ari_status(self) -> str:
-        """``off`` (plain dialplan mode), ``connected`` or ``disconnected``."""
+        """``off`` (plain dialplan mode), ``connected`` or ``disconnected``; in outbound
+        mode (Asterisk connects per call) ``connected`` means its REST interface answered."""
         if self.ari is None:
             return "off"
         return "connected" if self.ari.connected.is_set() else "disconnected"
@@ -171,6 +175,7 @@ class AppState:
             stations=self.stations(),
             on_turn_latency=lambda ms: self.metrics.turn_latency.observe(ms / 1000.0),
             on_end=self._ended,
+            line_lost=self._line_lost,
         )
         timings = CallTimings(
             max_call_s=float(self.settings.max_call_s),
@@ -181,6 +186,20 @@ class AppState:
         )
         self.sessions[call_id] = session
         return session
+
+    async def _line_lost(self, call_id: str, intent: str | None) -> str:
+        """A call's line closed under its dialog: ARI knows whether its caller is still
+        there (and routes them); without ARI a closed line is a caller who hung up."""
+        if self.ari is None:
+            return "abandoned"
+        return await self.ari.line_lost(call_id, intent)
+
+    def routed_without_session(self, record: CallRecord) -> None:
+        """A caller ARI sent to the queue before any session took the call (the bot's
+        leg could not be created): recorded like any call, so the queue shows it."""
+        self.registry.start(record)
+        self.registry.finish(record)
+        self._ended(record)
 
     def _ended(self, record: CallRecord) -> None:
         self.sessions.pop(record.call_id, None)

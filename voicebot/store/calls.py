@@ -96,6 +96,48 @@ class CallWrites(StoreBase):
             )
             return int(getattr(result, "rowcount", 0) or 0)
 
+    def hand_over_open_calls(self, instance: str, reason: str) -> int:
+        """End the calls a dead process left open as handed over, each joining the queue.
+
+        Used after a crash: the dialplan's fallback sent every caller whose bot died to
+        the agents (``Stasis()`` returns ``FAILED``; ``Dial()`` and AudioSocket return),
+        so the agents' queue must show them, with what was said before the crash. A call
+        whose outcome was already written keeps it."""
+        with self._write() as session:
+            rows = session.scalars(
+                select(CallRow).where(CallRow.instance == instance, CallRow.ended_at.is_(None))
+            ).all()
+            for row in rows:
+                row.ended_at = self.now()
+                if row.outcome is None:
+                    row.outcome, row.handover_reason = "handed_over", reason
+                if row.outcome != "handed_over":
+                    continue
+                if session.scalar(select(HandoverRow.id).where(HandoverRow.call_id == row.id)):
+                    continue
+                said = session.execute(
+                    select(TurnRow.text, TurnRow.intent)
+                    .where(TurnRow.call_id == row.id, TurnRow.speaker == "caller")
+                    .order_by(TurnRow.seq)
+                ).all()
+                # Intents reach the call's row at its end; the turns synced live have them.
+                if not row.intents:
+                    row.intents = list(dict.fromkeys(i for _, i in said if i))
+                session.add(
+                    HandoverRow(
+                        call_id=row.id,
+                        line=row.line,
+                        caller_number=row.caller_number,
+                        reason=row.handover_reason,
+                        intents=list(row.intents),
+                        slots=dict(row.slots),
+                        summary=" / ".join([t for t, _ in said if t][-SUMMARY_PHRASES:]),
+                        created_at=row.ended_at,
+                        status="waiting",
+                    )
+                )
+            return len(rows)
+
     def open_instances(self) -> list[str]:
         """The instances that have calls in progress (or left open)."""
         with self._read() as session:

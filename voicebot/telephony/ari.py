@@ -3,7 +3,8 @@
 For each caller entering the app: answer, create a mixing bridge, put the
 caller in it, create an externalMedia channel (``transport=websocket``) that
 makes Asterisk connect to our ``/media`` endpoint, and bridge it too. The call
-itself is then carried by the media endpoint's :class:`CallSession`.
+itself is then carried by the media endpoint's :class:`CallSession`, which
+owns the call's outcome; this controller only carries out its route.
 
 When the bot's leg ends, the caller is either hung up (the call was resolved)
 or handed over: channel variables name the call, the reason and the intent,
@@ -11,7 +12,16 @@ and the caller continues into the ``handoff`` context, which queues it for
 the agents. Whatever fails on our side (the media connection, a REST call),
 the caller goes to the queue: a caller is never lost because of us.
 
-The events socket reconnects by itself when Asterisk restarts.
+Two ways to receive Asterisk's events:
+
+- ``outbound`` (default): Asterisk connects to our ``/ari`` WebSocket for each
+  ``Stasis()`` (ARI Outbound WebSockets, ``per_call_config``). If this process
+  dies, Asterisk's retries fail and ``Stasis()`` returns ``FAILED`` about a
+  second later: the dialplan sends the caller to the queue by itself.
+- ``inbound``: we connect to ``/ari/events``; it reconnects when Asterisk
+  restarts. A crash leaves callers in the app until we are back: at every
+  (re)connection, channels in the app that no call of ours owns are sent to
+  the queue (``bot_restarted``).
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ import base64
 import contextlib
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,11 +44,20 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketExce
 from voicebot.calls.record import CallRecord
 from voicebot.config import Settings
 from voicebot.errors import TelephonyError
+from voicebot.phone import caller_number
 
 log = logging.getLogger(__name__)
 
 MEDIA_SUFFIX = "-bot"
 RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+LOST_LEG_GRACE_S = 2.0
+"""A bot leg ended while its session still runs: the session is given this long to
+notice and decide, then the caller goes to the queue anyway."""
+SOCKET_RETRY_GRACE_S = 2.0
+"""A per-call socket that closes under a call: Asterisk's reconnections come within this."""
+REMEMBERED_ROUTES = 1000
+ABANDONED = "abandoned"
+HANDED_OVER = "handed_over"
 
 
 class AriRest:
@@ -64,7 +84,8 @@ class AriRest:
             ) from None
         if response.status_code >= 400:
             raise TelephonyError(
-                f"ARI a refusé {method} {path} : {response.status_code} {response.text[:200]}"
+                f"ARI a refusé {method} {path} : {response.status_code} {response.text[:200]}",
+                status=response.status_code,
             )
         return response.json() if response.content else None
 
@@ -79,6 +100,8 @@ class AriCall:
     channel_id: str
     line: str
     caller: str | None
+    app: str
+    """The Stasis app the caller is in (per call in outbound mode: ``voicebot:<channel>``)."""
     bridge_id: str | None = None
     media_id: str | None = None
     caller_gone: bool = False
@@ -93,22 +116,33 @@ class AriController:
         settings: Settings,
         records: Callable[[str], CallRecord | None],
         dtmf: Callable[[str, str], None] | None = None,
+        unattended: Callable[[CallRecord], None] | None = None,
     ) -> None:
         self.settings = settings
         self.rest = AriRest(settings)
         self.records = records
         self.dtmf = dtmf
+        self.unattended = unattended
+        """Told of a caller sent to the queue before any session had the call."""
         self.calls: dict[str, AriCall] = {}
         self.media_of: dict[str, str] = {}
         """externalMedia channel id → caller channel id."""
+        self.routes: OrderedDict[str, str] = OrderedDict()
+        """Where recent callers went: ``handed_over`` or ``abandoned`` (for late questions)."""
+        self.sockets: dict[str, int] = {}
+        """Outbound mode: open per-call sockets, by app name."""
         self.connected = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def outbound(self) -> bool:
+        return self.settings.ari_mode == "outbound"
 
     def owns(self, call_id: str) -> bool:
         """Whether this call's keys come from ARI (then the media socket's are duplicates)."""
         return call_id in self.calls
 
-    # ------------------------------------------------------------ events socket
+    # ------------------------------------------------------------ inbound events socket
     def events_url(self) -> str:
         parts = urlsplit(self.rest.base)
         scheme = "wss" if parts.scheme == "https" else "ws"
@@ -116,7 +150,13 @@ class AriController:
         return urlunsplit((scheme, parts.netloc, f"{parts.path}/events", query, ""))
 
     async def run(self) -> None:
-        """Listen to Asterisk for ever, reconnecting after a restart or a network cut."""
+        """Inbound mode: listen to Asterisk for ever, reconnecting after a restart or a cut.
+
+        Outbound mode: Asterisk comes to us per call; only the leftovers of an earlier
+        process are looked for, once Asterisk answers."""
+        if self.outbound:
+            await self._reconcile_when_reachable()
+            return
         user, password = self.rest.auth
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         headers = {"Authorization": f"Basic {token}"}
@@ -129,8 +169,9 @@ class AriController:
                     attempt = 0
                     self.connected.set()
                     log.info("ARI: connected, Stasis app « %s »", self.settings.ari_app)
+                    self.spawn(self.reconcile())
                     async for message in socket:
-                        self._spawn(self.on_event(json.loads(message)))
+                        self.spawn(self.on_event(json.loads(message)))
             except InvalidStatus as exc:
                 status = exc.response.status_code
                 log.error(
@@ -146,18 +187,85 @@ class AriController:
             attempt += 1
             await asyncio.sleep(delay)
 
-    def _spawn(self, coro: Any) -> None:
+    async def _reconcile_when_reachable(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self.rest.request("GET", "/asterisk/info")
+            except TelephonyError as exc:
+                if attempt == 0:
+                    log.warning("ARI: Asterisk not reachable yet (%s); retrying", exc)
+            else:
+                self.connected.set()
+                await self.reconcile()
+                return
+            delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    def spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
+        """Shutdown: every caller still here goes to the queue, then nothing is left."""
+        for call in list(self.calls.values()):
+            record = self.records(call.channel_id)
+            intent = record.intents[-1] if record is not None and record.intents else None
+            with contextlib.suppress(TelephonyError):
+                await self._hand_over(call, "bot_stopped", intent)
         for task in list(self._tasks):
             task.cancel()
-        for call in list(self.calls.values()):
-            with contextlib.suppress(TelephonyError):
-                await self._hand_over(call, "bot_stopped", None)
         await self.rest.close()
+
+    async def wait_routed(self, timeout_s: float) -> None:
+        """Until every caller has been routed (or the time is up)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self.calls and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+
+    # ------------------------------------------------------------ crash recovery
+    async def reconcile(self) -> int:
+        """Send to the queue every caller in our app(s) that no call of ours owns.
+
+        Such callers were left by a process that died (inbound mode keeps them in the
+        app until the app is back); bot legs and bridges it left are removed."""
+        try:
+            apps = await self.rest.request("GET", "/applications")
+            bridges = await self.rest.request("GET", "/bridges")
+        except TelephonyError as exc:
+            log.warning("ARI: could not look for calls left by an earlier process: %s", exc)
+            return 0
+        name = self.settings.ari_app
+        found = 0
+        for app in apps or []:
+            app_name = str(app.get("name", ""))
+            if app_name != name and not app_name.startswith(f"{name}:"):
+                continue
+            for channel_id in app.get("channel_ids") or []:
+                channel_id = str(channel_id)
+                if channel_id in self.calls or channel_id in self.media_of:
+                    continue
+                if channel_id.endswith(MEDIA_SUFFIX):
+                    with contextlib.suppress(TelephonyError):
+                        await self.rest.request("DELETE", f"/channels/{channel_id}")
+                    continue
+                found += 1
+                call = AriCall(channel_id, self.settings.default_line, None, app_name)
+                log.warning("ARI: caller %s left by an earlier process: to the queue", channel_id)
+                with contextlib.suppress(TelephonyError):
+                    await self._hand_over(call, "bot_restarted", None)
+        ours = {c.bridge_id for c in self.calls.values()}
+        for bridge in bridges or []:
+            left = str(bridge.get("name", "")).startswith("voicebot-") and not bridge.get(
+                "channels"
+            )
+            if left and bridge["id"] not in ours:
+                with contextlib.suppress(TelephonyError):
+                    await self.rest.request("DELETE", f"/bridges/{bridge['id']}")
+        return found
 
     # ------------------------------------------------------------ events
     async def on_event(self, event: dict[str, Any]) -> None:
@@ -166,7 +274,8 @@ class AriController:
         channel_id = str(channel.get("id", ""))
         try:
             if kind == "StasisStart":
-                await self._stasis_start(channel_id, channel, event.get("args") or [])
+                app = str(event.get("application") or self.settings.ari_app)
+                await self._stasis_start(channel_id, channel, event.get("args") or [], app)
             elif kind == "StasisEnd":
                 await self._stasis_end(channel_id)
             elif kind == "ChannelDtmfReceived" and channel_id in self.calls and self.dtmf:
@@ -174,8 +283,35 @@ class AriController:
         except TelephonyError as exc:
             log.error("ARI: %s", exc)
 
+    def socket_opened(self, app: str) -> None:
+        self.sockets[app] = self.sockets.get(app, 0) + 1
+
+    async def socket_closed(self, app: str) -> None:
+        """Outbound mode: the per-call socket of ``app`` closed. After our ``continue``
+        or the caller's hang-up that is the end of it; otherwise Asterisk reconnects
+        within its retries, or has ended the app (Stasis returned, Asterisk stopped):
+        then whatever is still held for the caller is released."""
+        left = self.sockets.get(app, 1) - 1
+        if left > 0:
+            self.sockets[app] = left
+            return
+        self.sockets.pop(app, None)
+        waiting = [c for c in self.calls.values() if c.app == app and not c.routed]
+        if not waiting:
+            return
+        await asyncio.sleep(SOCKET_RETRY_GRACE_S)
+        if self.sockets.get(app):
+            return  # Asterisk reconnected: the call goes on
+        for call in waiting:
+            if call.routed or call.caller_gone:
+                continue
+            log.warning("ARI: call %s: Asterisk ended its app without us", call.channel_id)
+            call.caller_gone = True
+            self._remember(call.channel_id, ABANDONED)
+            await self._clean_up(call)
+
     async def _stasis_start(
-        self, channel_id: str, channel: dict[str, Any], args: list[Any]
+        self, channel_id: str, channel: dict[str, Any], args: list[Any], app: str
     ) -> None:
         if channel_id in self.media_of:
             await self._media_up(channel_id)
@@ -184,11 +320,19 @@ class AriController:
             return  # a bot leg this process no longer knows (restarted): ends by itself
         line = str(args[0]) if args and args[0] else self.settings.default_line
         number = (channel.get("caller") or {}).get("number") or None
-        call = AriCall(channel_id, line, number)
+        call = AriCall(channel_id, line, number, app)
         self.calls[channel_id] = call
         log.info("ARI: call %s on line %s from %s", channel_id, line, number or "?")
         try:
             await self.rest.request("POST", f"/channels/{channel_id}/answer")
+            # Named on the caller's channel at once: if this process dies, the dialplan's
+            # fallback knows the bot had the call (reason bot_crashed, not bot_unavailable).
+            await self.rest.request(
+                "POST",
+                f"/channels/{channel_id}/variable",
+                variable="VOICEBOT_CALL_ID",
+                value=channel_id,
+            )
             bridge = await self.rest.request(
                 "POST", "/bridges", type="mixing", name=f"voicebot-{channel_id}"
             )
@@ -202,7 +346,7 @@ class AriController:
             await self.rest.request(
                 "POST",
                 "/channels/externalMedia",
-                app=self.settings.ari_app,
+                app=call.app,
                 channelId=media_id,
                 external_host=self.settings.ari_media_connection,
                 transport="websocket",
@@ -212,7 +356,13 @@ class AriController:
             )
         except TelephonyError as exc:
             log.error("ARI: call %s could not reach the bot (%s): to the queue", channel_id, exc)
-            await self._hand_over(call, "bot_unavailable", None)
+            routed = await self._hand_over(call, "bot_unavailable", None)
+            if self.unattended is not None and self.records(channel_id) is None:
+                record = CallRecord(channel_id, line, caller=caller_number(number))
+                record.outcome = routed
+                if routed == HANDED_OVER:
+                    record.route, record.handover_reason = "queue", "bot_unavailable"
+                self.unattended(record)
 
     async def _media_up(self, media_id: str) -> None:
         """The bot's leg is connected and in the app: bridge it with its caller."""
@@ -251,35 +401,60 @@ class AriController:
         call.caller_gone = True
         if not call.routed:
             log.info("ARI: caller %s left", channel_id)
+            self._remember(channel_id, ABANDONED)
         await self._clean_up(call)
 
     async def _bot_done(self, call: AriCall) -> None:
-        """The bot's leg ended: hang up a resolved call, hand any other over."""
+        """The bot's leg ended: carry out the route its session chose."""
         if call.caller_gone or call.routed:
             await self._clean_up(call)
             return
-        # A session that ended routed its record before closing the bot's leg; a record
-        # still without a route means the leg was lost under a running call.
         record = self.records(call.channel_id)
-        if record is not None and record.route == "hangup":
+        route = record.route if record is not None else None
+        if route == "hangup":
             call.routed = True
+            self._remember(call.channel_id, "hangup")
             with contextlib.suppress(TelephonyError):
                 await self.rest.request("DELETE", f"/channels/{call.channel_id}")
             await self._clean_up(call)
-            return
-        reason = record.handover_reason if record is not None else None
-        if record is not None and record.outcome != "handed_over":
-            # The bot's leg was lost before it routed the call: still a hand-over.
-            record.outcome, record.route = "handed_over", "queue"
-            record.handover_reason = reason = "media_lost"
-        intent = record.intents[-1] if record is not None and record.intents else None
-        await self._hand_over(call, reason or "media_lost", intent)
+        elif route == "queue" and record is not None:
+            intent = record.intents[-1] if record.intents else None
+            await self._hand_over(call, record.handover_reason or "error", intent)
+        elif record is None:
+            await self._hand_over(call, "media_lost", None)
+        else:
+            # The leg was lost under a session still running: it asks line_lost() when
+            # it notices; if it does not in time, the caller goes to the queue anyway.
+            await asyncio.sleep(LOST_LEG_GRACE_S)
+            if not call.routed and not call.caller_gone:
+                intent = record.intents[-1] if record.intents else None
+                await self._hand_over(call, "media_lost", intent)
 
-    async def _hand_over(self, call: AriCall, reason: str, intent: str | None) -> None:
-        """Name the call on the caller's channel and send it to the agents' queue."""
+    async def line_lost(self, call_id: str, intent: str | None) -> str:
+        """A session's line closed without its dialog ending it: was the caller gone, or
+        the bot's leg lost? Route the caller if still here; say ``abandoned`` or
+        ``handed_over`` (the session records it)."""
+        call = self.calls.get(call_id)
+        if call is None:
+            return self.routes.get(call_id, ABANDONED)
+        if call.caller_gone:
+            return ABANDONED
+        if call.routed:
+            return self.routes.get(call_id, HANDED_OVER)
+        return await self._hand_over(call, "media_lost", intent)
+
+    def _remember(self, call_id: str, route: str) -> None:
+        self.routes[call_id] = route
+        while len(self.routes) > REMEMBERED_ROUTES:
+            self.routes.popitem(last=False)
+
+    async def _hand_over(self, call: AriCall, reason: str, intent: str | None) -> str:
+        """Name the call on the caller's channel and send it to the agents' queue.
+
+        Returns ``handed_over``, or ``abandoned`` when the caller had already gone."""
         if call.routed or call.caller_gone:
             await self._clean_up(call)
-            return
+            return self.routes.get(call.channel_id, ABANDONED)
         call.routed = True
         variables = {
             "VOICEBOT_CALL_ID": call.channel_id,
@@ -299,9 +474,20 @@ class AriController:
                 extension="s",
                 priority="1",
             )
-            log.info("ARI: call %s handed over (%s)", call.channel_id, reason)
-        finally:
+        except TelephonyError as exc:
             await self._clean_up(call)
+            if exc.status == 404:  # the caller hung up meanwhile
+                self._remember(call.channel_id, ABANDONED)
+                return ABANDONED
+            # Refused or unreachable: when Stasis ends, the dialplan's fallback queues a
+            # caller who is still there; that is all we can say.
+            log.error("ARI: call %s could not be handed over: %s", call.channel_id, exc)
+            self._remember(call.channel_id, HANDED_OVER)
+            return HANDED_OVER
+        log.info("ARI: call %s handed over (%s)", call.channel_id, reason)
+        self._remember(call.channel_id, HANDED_OVER)
+        await self._clean_up(call)
+        return HANDED_OVER
 
     async def _clean_up(self, call: AriCall) -> None:
         """Hang up the bot's leg and destroy the bridge; forget the call."""
