@@ -28,4 +28,3 @@ def resample(pcm: bytes, from_rate_hz: int, to_rate_hz: int) -> bytes:
     samples = np.frombuffer(pcm, dtype="<i2")
     out = soxr.resample(samples, from_rate_hz, to_rate_hz, quality="HQ")
     return np.asarray(out, dtype="<i2").tobytes()
-
