@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +17,20 @@ import httpx
 from tests.console.harness import PASSWORD, csrf_of
 from voicebot.phone import caller_number
 from voicebot.store import Store
+
+
+def serve_env(port: int, asr_model: Path, tts_voice: Path, **settings: str) -> dict[str, str]:
+    """The environment of a ``voicebot serve`` with the shipped test models: this process's
+    own, without its ``VOICEBOT_*``, plus the given settings (``asr_workers="2"``...)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")},
+        "VOICEBOT_PORT": str(port),
+        "VOICEBOT_ASR_MODEL": str(asr_model),
+        "VOICEBOT_TTS_VOICE": str(tts_voice),
+        "VOICEBOT_TTS_PHONEMIZER_VOICE": "fr",
+        **{f"VOICEBOT_{key.upper()}": value for key, value in settings.items()},
+    }
+
 
 SUPERVISOR = "superviseur-tests"
 """The account whose console session reads call records (``/calls`` is a supervisor's)."""

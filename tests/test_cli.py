@@ -21,7 +21,6 @@ def test_models(korean_model_dir: Path, joe_voice_path: Path, tmp_path: Path) ->
         "VOICEBOT_TTS_VOICE": str(joe_voice_path),
         "VOICEBOT_TTS_PHONEMIZER_VOICE": "fr",
         "VOICEBOT_MODELS_DIR": str(tmp_path / "models"),
-        "VOICEBOT_CACHE_DIR": str(tmp_path / "cache"),
         "VOICEBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'voicebot.db'}",
     }
 

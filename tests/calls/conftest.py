@@ -17,6 +17,7 @@ from tests.local_server import free_port
 from voicebot.calls.simulator import SimulatedCall
 from voicebot.config import Settings, load_settings
 from voicebot.server.app import create_app
+from voicebot.server.run import server_options
 from voicebot.server.state import AppState
 
 PASSWORD = "secret-test"
@@ -36,16 +37,10 @@ class RunningServer:
 
 
 async def start_server(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+    """The app served as ``voicebot serve`` serves it (its uvicorn options), on a free port."""
     port = free_port()
-    app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ws_per_message_deflate=False,
-        lifespan="on",
-    )
+    served = settings.model_copy(update={"host": "127.0.0.1", "port": port})
+    config = uvicorn.Config(create_app(served), **server_options(served), lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     # Loading the models and warming recognisers takes seconds; minutes on a busy machine.

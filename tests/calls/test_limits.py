@@ -21,11 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.calls.conftest import OPEN, PASSWORD, STARTUP_TIMEOUT_S, RunningServer
+from tests.calls.conftest import OPEN, PASSWORD, RunningServer, start_server
 from tests.calls.test_endpoint import finished
 from tests.local_server import free_port
 from tests.serve_process import Bot
@@ -37,8 +36,6 @@ from voicebot.calls.limits import (
     TokenBucket,
 )
 from voicebot.config import load_settings
-from voicebot.server.app import create_app
-from voicebot.server.run import server_options
 from voicebot.telephony.chan_websocket import MAX_MESSAGE_BYTES, SUBPROTOCOL
 
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
@@ -50,28 +47,17 @@ TEN_MB = 10 * 1024 * 1024
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServer]:
     folder = tmp_path_factory.mktemp("limits")
-    port = free_port()
     settings = load_settings(
         media_password=PASSWORD,
         tts_engine="espeak",
         models_dir=folder,  # no recogniser: keypad only, quick to start
-        cache_dir=folder / "cache",
-        port=port,
         log_level="warning",
     )
     # The idle limit's floor (30 s) keeps it above the dialog's own silences; a test
     # cannot wait that long, so it is lowered here past validation.
     settings = settings.model_copy(update={"media_idle_timeout_s": IDLE_TIMEOUT_S})
-    config = uvicorn.Config(create_app(settings), **server_options(settings))
-    uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve())
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not uv.started:
-        if task.done() or time.monotonic() > deadline:
-            uv.should_exit = True
-            raise RuntimeError(f"voicebot did not start in {STARTUP_TIMEOUT_S} s")
-        await asyncio.sleep(0.05)
-    state = config.app.state.voicebot  # type: ignore[union-attr]
+    uv, task, port = await start_server(settings)
+    state = uv.config.app.state.voicebot  # type: ignore[union-attr]
     state.clock = lambda: OPEN
     try:
         yield RunningServer(
@@ -331,7 +317,6 @@ async def test_serve_refuses_ten_megabyte_frames_without_holding_them(tmp_path: 
         "VOICEBOT_MODELS_DIR": str(tmp_path / "models"),
         "VOICEBOT_TTS_ENGINE": "espeak",
         "VOICEBOT_MEDIA_PASSWORD": PASSWORD,
-        "VOICEBOT_CACHE_DIR": str(tmp_path / "cache"),
         "VOICEBOT_LOG_LEVEL": "warning",
     }
     bot = Bot(env, port, tmp_path / "serve.log", ready=lambda r: r.get("ready") is True)

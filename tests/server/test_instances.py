@@ -31,7 +31,6 @@ def instance(name: str, database_url: str, folder: Path) -> Bot:
         "VOICEBOT_ASR_MODEL": str(folder / "pas-de-modele"),
         "VOICEBOT_TTS_ENGINE": "espeak",
         "VOICEBOT_MEDIA_PASSWORD": MEDIA_PASSWORD,
-        "VOICEBOT_CACHE_DIR": str(folder / f"cache-{name}"),
     }
     return Bot(env, port, folder / f"{name}.log", ready=lambda r: r.get("ready") is True)
 

@@ -9,14 +9,13 @@ busy machine any bound would flake; what is asserted is what readiness waits for
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import espeak_speech
 from tests.local_server import free_port
-from tests.serve_process import Bot
+from tests.serve_process import Bot, serve_env
 from voicebot.calls.simulator import SimulatedCall
 from voicebot.store import Store
 from voicebot.store.views import CallDetail
@@ -30,18 +29,15 @@ async def test_ready_before_warming_and_the_first_call_gets_speech(
 ) -> None:
     port = free_port()
     database_url = f"sqlite:///{tmp_path / 'voicebot.db'}"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")},
-        "VOICEBOT_PORT": str(port),
-        "VOICEBOT_ASR_MODEL": str(korean_model_dir),
-        "VOICEBOT_TTS_VOICE": str(joe_voice_path),
-        "VOICEBOT_TTS_PHONEMIZER_VOICE": "fr",
-        "VOICEBOT_ASR_WORKERS": "2",
-        "VOICEBOT_ASR_WARM_RECOGNIZERS": str(POOL_SIZE),
-        "VOICEBOT_MEDIA_PASSWORD": MEDIA_PASSWORD,
-        "VOICEBOT_DATABASE_URL": database_url,
-        "VOICEBOT_CACHE_DIR": str(tmp_path / "cache"),
-    }
+    env = serve_env(
+        port,
+        korean_model_dir,
+        joe_voice_path,
+        asr_workers="2",
+        asr_warm_recognizers=str(POOL_SIZE),
+        media_password=MEDIA_PASSWORD,
+        database_url=database_url,
+    )
     seen: list[dict[str, Any]] = []
 
     def ready(body: dict[str, Any]) -> bool:

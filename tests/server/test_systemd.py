@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.local_server import free_port
-from tests.serve_process import Bot
+from tests.serve_process import Bot, serve_env
 from voicebot.server import systemd
 
 
@@ -132,15 +132,14 @@ def test_serve_tells_systemd_it_is_ready_then_pings_the_watchdog(
     port = free_port()
     address = f"@voicebot-test-{uuid.uuid4().hex}"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")},
-        "VOICEBOT_PORT": str(port),
-        "VOICEBOT_ASR_MODEL": str(korean_model_dir),
-        "VOICEBOT_TTS_VOICE": str(joe_voice_path),
-        "VOICEBOT_TTS_PHONEMIZER_VOICE": "fr",
-        "VOICEBOT_ASR_WARM_RECOGNIZERS": "1",
-        "VOICEBOT_MEDIA_PASSWORD": "secret-systemd",
-        "VOICEBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'voicebot.db'}",
-        "VOICEBOT_CACHE_DIR": str(tmp_path / "cache"),
+        **serve_env(
+            port,
+            korean_model_dir,
+            joe_voice_path,
+            asr_warm_recognizers="1",
+            media_password="secret-systemd",
+            database_url=f"sqlite:///{tmp_path / 'voicebot.db'}",
+        ),
         "NOTIFY_SOCKET": address,
         "WATCHDOG_USEC": "400000",  # a ping every 0.2 s
     }
