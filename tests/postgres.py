@@ -27,7 +27,7 @@ def postgres_url() -> str:
 def postgres_schema() -> Iterator[str]:
     """A URL whose ``search_path`` is a fresh schema; the schema is dropped after."""
     base = postgres_url()
-    engine = create_engine(base)
+    engine = create_engine(base, pool_pre_ping=True)  # survives a server restart (e2e faults)
     schema = f"test_{uuid.uuid4().hex[:16]}"
     problem = None
     try:

@@ -234,7 +234,6 @@ class AriController:
         app until the app is back); bot legs and bridges it left are removed."""
         try:
             apps = await self.rest.request("GET", "/applications")
-            bridges = await self.rest.request("GET", "/bridges")
         except TelephonyError as exc:
             log.warning("ARI: could not look for calls left by an earlier process: %s", exc)
             return 0
@@ -258,6 +257,11 @@ class AriController:
                 with contextlib.suppress(TelephonyError):
                     await self._hand_over(call, "bot_restarted", None)
         ours = {c.bridge_id for c in self.calls.values()}
+        try:  # listed after the hand-overs: the bridges those callers left are empty now
+            bridges = await self.rest.request("GET", "/bridges")
+        except TelephonyError as exc:
+            log.warning("ARI: could not look for bridges left by an earlier process: %s", exc)
+            return found
         for bridge in bridges or []:
             left = str(bridge.get("name", "")).startswith("voicebot-") and not bridge.get(
                 "channels"
