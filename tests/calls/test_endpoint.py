@@ -120,9 +120,11 @@ async def test_bad_messages_are_refused_and_others_still_served(
 async def test_oversized_audio_frame_is_refused(server: RunningServer) -> None:
     async with server.call("huge") as call:
         await call.start_media()
+        await call.wait_heard(200)  # the call has started
         await call.ws.send(b"\x00" * 70000)
         await call.wait_closed()
-        assert call.close_code == 1009 and "trop grande" in call.close_reason
+        # Refused from its header by the server's limit (voicebot serve's own options).
+        assert call.close_code == 1009
     # Not the caller's doing: the call is recorded, and its caller goes to a human.
     record = await finished(server, "huge")
     assert record.outcome == "handed_over" and record.handover_reason == "media_lost"
