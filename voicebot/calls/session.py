@@ -211,15 +211,15 @@ class CallSession:
     def service_stopped(self) -> None:
         """The service stops under the call: the caller goes to the agents' queue (ARI
         continues them there; the dialplan's fallback does in the other modes)."""
-        self._route_to_queue("bot_stopped")
-        self._events.put_nowait(None)
-        with contextlib.suppress(asyncio.QueueFull):
-            self._audio.put_nowait(None)
+        self._end_to_queue("bot_stopped")
 
     def media_lost(self) -> None:
         """The transport refused the media leg (a bad message, or silent past its limit):
         not the caller's doing, so the caller goes to the queue."""
-        self._route_to_queue("media_lost")
+        self._end_to_queue("media_lost")
+
+    def _end_to_queue(self, reason: str) -> None:
+        self._route_to_queue(reason)
         self._events.put_nowait(None)
         with contextlib.suppress(asyncio.QueueFull):
             self._audio.put_nowait(None)

@@ -78,11 +78,11 @@ def start_recorder(state: AppState, store: Store) -> CallRecorder:
 async def end_calls(state: AppState, timeout_s: float = 3.0) -> None:
     """Stop: every call in progress is handed to the agents' queue (``bot_stopped``),
     recorded so, and routed by ARI while its sockets are still open."""
-    stopped = [
+    state.awaiting_route.update(
         s.call_id
         for s in state.sessions.values()
         if state.ari is None or not state.ari.owns(s.call_id)
-    ]
+    )
     for session in list(state.sessions.values()):
         session.service_stopped()
     loop = asyncio.get_running_loop()
@@ -93,8 +93,9 @@ async def end_calls(state: AppState, timeout_s: float = 3.0) -> None:
         await state.ari.wait_routed(timeout_s)
     # Without ARI, Asterisk asks /calls/<id>/route once the bot's leg has closed: answer
     # that before the server stops listening (else the caller's reason is lost).
-    while any(c not in state.routes_asked for c in stopped) and loop.time() < deadline:
+    while state.awaiting_route and loop.time() < deadline:
         await asyncio.sleep(0.05)
+    state.awaiting_route.clear()  # not asked in time: the dialplan's fallback queues them
 
 
 def narrowband_expected(settings: Settings) -> bool:
@@ -316,7 +317,7 @@ def create_app(settings: Settings) -> FastAPI:
         state = state_of(request)
         record = state.registry.get(call_id) if state else None
         if state is not None:
-            state.routes_asked.add(call_id)
+            state.awaiting_route.discard(call_id)
         where = record.route if record is not None and record.route else "queue"
         if where != "queue" or not authorized(request.headers.get("authorization"), settings):
             return where

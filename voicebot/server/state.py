@@ -94,9 +94,9 @@ class AppState:
     """Durable storage (calls, hand-over queue, accounts), opened in the lifespan."""
     recorder: CallRecorder | None = None
     """Copies the calls to the store, off the event loop."""
-    routes_asked: set[str] = field(default_factory=set)
-    """Calls whose route the dialplan has asked for (plain dialplan mode), so that a stop
-    waits for those questions."""
+    awaiting_route: set[str] = field(default_factory=set)
+    """Calls a stop ended whose route the dialplan has not asked for yet (plain dialplan
+    mode): the stop waits for those questions before the server stops listening."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     """When calls happen (agents' hours); tests set it."""
     station_refresh: asyncio.Task[None] | None = field(default=None, init=False)
