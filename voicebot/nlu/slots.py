@@ -11,7 +11,7 @@ from rapidfuzz import fuzz
 
 from voicebot.content.model import Line
 from voicebot.nlu.normalize import Normalized, normalize
-from voicebot.nlu.numbers import LETTER_NAMES, NUMBER_WORDS, parse_number
+from voicebot.nlu.numbers import spell
 
 MONTHS = {
     "janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
@@ -142,33 +142,13 @@ class SlotExtractor:
 
 
 def dossier_number(words: Sequence[str]) -> str | None:
-    """Two letters then four digits, whole ("ab1234") or spelled ("a b un deux trois quatre")."""
-    symbols: list[str] = []
-    index = 0
-    while index < len(words):
-        word = words[index]
+    """Two letters then four digits, whole ("ab1234") or spelled ("p comme pierre t zéro zéro
+    quatre cinq"), as ``numbers.spell`` reads them."""
+    for word in words:
         whole = _DOSSIER_TOKEN.match(word)
         if whole:
             return (whole.group(1) + whole.group(2)).upper()
-        if word.isdigit():
-            symbols.extend(word)
-            index += 1
-            continue
-        if word in NUMBER_WORDS and word != "et":
-            parsed = parse_number(words[index:])
-            if parsed is not None:
-                value, used = parsed
-                symbols.extend(str(value))
-                index += used
-                continue
-        if word in LETTER_NAMES:
-            symbols.append(LETTER_NAMES[word])
-        elif len(word) == 2 and word.isalpha():
-            symbols.extend(word.upper())
-        else:
-            symbols.append(" ")
-        index += 1
-    match = re.search(r"([A-Z]{2})(\d{4})(?!\d)", "".join(symbols))
+    match = re.search(r"([A-Z]{2})(\d{4})(?!\d)", spell(words))
     return match.group(1) + match.group(2) if match else None
 
 
