@@ -11,6 +11,10 @@ The policy, in the order a caller meets it:
   after three (or on "conseiller" or key 0) hand over with the context;
 - "répétez" repeats, "plus lentement" repeats slower and stays slower;
 - slot filling asks for what an answer needs (a date, a dossier number...);
+- a correction amends instead of ending: « non pas mardi mercredi » at a
+  confirmation replaces the day and confirms again, after an answer it answers
+  again, and while a value is asked for it replaces the one given before; a
+  bare « non » to a confirmation asks again what the caller wants;
 - silence reprompts, then offers the keypad, then hands over;
 - outside agents' hours a hand-over becomes the closed-hours message;
 - no loop: past ``MAX_TURNS`` exchanges the call goes to a human;
@@ -46,6 +50,7 @@ from voicebot.dialog.events import (
 )
 from voicebot.dialog.hours import agents_available
 from voicebot.dialog.render import render
+from voicebot.nlu.corrections import correctable
 from voicebot.nlu.normalize import fold
 from voicebot.nlu.understand import Understander, Understanding
 
@@ -315,6 +320,10 @@ def _heard(state: DialogState, event: Heard, context: DialogContext) -> Step:
         return _hand_over(state, context, "caller_request")
     if intent == "repeter":
         return _repeat(state, context)
+    if state.phase in ("confirm", "anything_else") and understood.corrected:
+        amended = _amended(state, understood, context)
+        if amended is not None:
+            return amended
     if state.phase == "confirm":
         if intent == "oui":
             return _confirmed(state, context)
@@ -351,6 +360,41 @@ def _heard(state: DialogState, event: Heard, context: DialogContext) -> Step:
         pending_intent=intent,
         pending_slots=tuple(understood.slots.items()),
     )
+
+
+def _corrected_slots(
+    state: DialogState, understood: Understanding, context: DialogContext
+) -> dict[str, str]:
+    """The slots of the pending request that a correction changes (« non pas mardi mercredi »)."""
+    if state.pending_intent is None:
+        return {}
+    names = correctable(context.line, context.line.intents[state.pending_intent].slots)
+    heard = context.understander.slots_for(
+        understood.text, state.line, names, state.today, context.stations
+    )
+    known = state.slots
+    return {name: value for name, value in heard.items() if known.get(name) != value}
+
+
+def _amended(state: DialogState, understood: Understanding, context: DialogContext) -> Step | None:
+    """A refusal that carries the right value amends the request instead of ending it."""
+    changed = _corrected_slots(state, understood, context)
+    if not changed:
+        return None
+    intent = context.line.intents[state.pending_intent or ""]
+    state = _meaning(state, intent.id, understood.confidence, changed)
+    merged = {**state.slots, **changed}
+    if state.phase == "confirm":
+        # The request itself was right: the amended request is confirmed again.
+        confirm = render(
+            context.line.prompts["confirm"],
+            context.line,
+            context.service,
+            {},
+            extra={"label": intent.label},
+        )
+        return _say(state, context, confirm, YES_NO_GRAMMAR, pending_slots=tuple(merged.items()))
+    return _act(replace(state, failures=0), intent, merged, context)
 
 
 def _confirmed(state: DialogState, context: DialogContext) -> Step:
@@ -420,6 +464,13 @@ def _slot_answer(state: DialogState, understood: Understanding, context: DialogC
         state = _meaning(state, intent.id, None, {name: extracted[name]})
         merged = {**state.slots, name: extracted[name]}
         return _act(replace(state, phase="open", asking_slot=None), intent, merged, context)
+    if understood.corrected:
+        # « non pardon mercredi plutôt » about a value already given: it is replaced.
+        changed = _corrected_slots(state, understood, context)
+        if changed:
+            state = _meaning(state, intent.id, None, changed)
+            merged = {**state.slots, **changed}
+            return _act(replace(state, phase="open", asking_slot=None), intent, merged, context)
     state = _meaning(state, None)
     if state.slot_retries >= 1:
         return _hand_over(state, context, "slot_not_understood")

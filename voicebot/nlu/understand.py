@@ -13,8 +13,9 @@ from datetime import date
 from typing import Any
 
 from voicebot.content.model import OUT_OF_SCOPE, Content, Line
+from voicebot.nlu.corrections import Reading, correctable, corrected_slots, read
 from voicebot.nlu.matcher import IntentMatcher, IntentScore, Scored
-from voicebot.nlu.normalize import normalize
+from voicebot.nlu.normalize import Normalized, normalize
 from voicebot.nlu.slots import SlotExtractor
 
 # Below this confidence nothing fits: the intent is None.
@@ -29,6 +30,9 @@ class Understanding:
     text: str = ""
     candidates: tuple[tuple[str, float], ...] = ()
     """The best intents with their confidences, best first (the dialog offers them)."""
+    corrected: bool = False
+    """The caller corrected themselves (« non pardon... », « non pas X Y »): what was said
+    after the correction decided the slots, and the intent when it named another request."""
 
     def to_contract(self) -> dict[str, Any]:
         """The JSON object `voicebot understand` prints."""
@@ -55,19 +59,20 @@ class Understander:
         stations: Sequence[str] = (),
     ) -> Understanding:
         line_content = self.content.line(line)
-        normalized = normalize(text)
-        scored = self._matchers[line].score(normalized)
-        real = [
-            (s.intent, confidence(s, scored)) for s in scored.ranking if s.intent != OUT_OF_SCOPE
-        ][:3]
-        best_intent, best_confidence = real[0]
-        intent = best_intent if best_confidence >= REJECT_BELOW else None
+        reading = read(normalize(text))
+        normalized = reading.for_intent
+        today = today or date.today()
+        intent, best_confidence, real = self._intent(normalized, line)
+        if reading.corrected:
+            intent, best_confidence, real = self._correction(
+                reading, line, today, intent, best_confidence, real
+            )
         slots: dict[str, str] = {}
         if intent is not None:
             wanted = line_content.intents[intent].slots
-            slots = self._extractors[line].extract(
-                normalized, wanted, today or date.today(), stations, raw=text
-            )
+            slots = corrected_slots(
+                self._extractors[line], normalized, wanted, today, stations, raw=text,
+            )  # fmt: skip
         # The confidence is that of the answer given: for "nothing fits", that nothing does.
         value = best_confidence if intent is not None else 1.0 - best_confidence
         return Understanding(
@@ -76,7 +81,66 @@ class Understander:
             slots=slots,
             text=text,
             candidates=tuple(real),
+            corrected=reading.corrected,
         )
+
+    def _intent(
+        self, normalized: Normalized, line: str
+    ) -> tuple[str | None, float, list[tuple[str, float]]]:
+        scored = self._matchers[line].score(normalized)
+        real = [
+            (s.intent, confidence(s, scored)) for s in scored.ranking if s.intent != OUT_OF_SCOPE
+        ][:3]
+        best_intent, best_confidence = real[0]
+        intent = best_intent if best_confidence >= REJECT_BELOW else None
+        return intent, best_confidence, real
+
+    def _correction(
+        self,
+        reading: Reading,
+        line: str,
+        today: date,
+        intent: str | None,
+        best_confidence: float,
+        real: list[tuple[str, float]],
+    ) -> tuple[str | None, float, list[tuple[str, float]]]:
+        """The intent once the caller corrected themselves: the corrected request wins.
+
+        A correction of a slot of the request (« dix heures non pardon onze heures »)
+        keeps the request; one that names another request (« un passeport non pardon
+        un acte de naissance ») or follows a bare « non » (« non pas mardi mercredi »)
+        is understood from what follows it.
+        """
+        line_content = self.content.line(line)
+        unchanged = intent, best_confidence, real
+        tail = reading.tail
+        if tail is None:
+            return unchanged
+        extractor = self._extractors[line]
+        if reading.head is not None and intent is not None and intent not in ("oui", "non"):
+            wanted = correctable(line_content, line_content.intents[intent].slots)
+            if extractor.extract(tail, wanted, today, use_defaults=False):
+                return unchanged  # a slot of the request was corrected
+        tail_intent, tail_confidence, tail_real = self._intent(tail, line)
+        if tail_intent is not None and line_content.intents[tail_intent].kind != "control":
+            if reading.head is None or tail_intent != intent:
+                return tail_intent, tail_confidence, tail_real
+            return unchanged
+        if reading.head is None and intent in (None, "non"):
+            # « non pas mardi mercredi »: the request whose slots the correction gives.
+            carriers = [
+                candidate.id
+                for candidate in line_content.intents.values()
+                if candidate.kind != "control"
+                and extractor.extract(
+                    tail, correctable(line_content, candidate.slots), today, use_defaults=False
+                )
+            ]
+            if len(carriers) == 1:
+                chosen = carriers[0]
+                score = dict(tail_real).get(chosen, REJECT_BELOW)
+                return chosen, max(REJECT_BELOW, score), tail_real
+        return unchanged
 
     def understand_best(
         self,
@@ -108,9 +172,10 @@ class Understander:
     ) -> dict[str, str]:
         """Only the named slots, whatever the intent (an answer to "quelle date ?")."""
         self.content.line(line)
-        return self._extractors[line].extract(
-            normalize(text), names, today or date.today(), stations, raw=text, use_defaults=False
-        )
+        return corrected_slots(
+            self._extractors[line], normalize(text), names, today or date.today(), stations,
+            raw=text, use_defaults=False,
+        )  # fmt: skip
 
     def line(self, line_id: str) -> Line:
         return self.content.line(line_id)
