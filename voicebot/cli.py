@@ -97,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
         help='lot : un objet JSON par ligne ({"line", "text"}), - pour stdin',
     )
 
+    dialog = commands.add_parser(
+        "dialog", help="le dialogue du téléphone sur des appels écrits (JSON sur la sortie)"
+    )
+    dialog.add_argument(
+        "--jsonl",
+        metavar="FICHIER",
+        required=True,
+        help='un appel par ligne ({"line", "at", "caller", "turns"}), - pour stdin',
+    )
+
     prompts = commands.add_parser("prompts", help="le contenu du service")
     prompt_actions = prompts.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     prompt_actions.required = True
@@ -237,6 +247,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from voicebot.commands import nlu
 
         return nlu.understand(args)
+    if args.command == "dialog":
+        from voicebot.commands import dialog
+
+        return dialog.run(args)
     if args.command == "prompts":
         from voicebot.commands import nlu
 

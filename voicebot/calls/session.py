@@ -28,6 +28,7 @@ from voicebot.audio.framing import Framer
 from voicebot.audio.vad import VadEvent, VoiceActivityDetector
 from voicebot.calls.limits import DTMF_DIGITS, KEYPAD_PER_S, keypad_bucket
 from voicebot.calls.record import CallRecord, CallRegistry, Turn, now_utc
+from voicebot.calls.scripted import note_understanding
 from voicebot.content.model import Content
 from voicebot.dialog.events import (
     Action,
@@ -346,10 +347,7 @@ class CallSession:
             turn.intent = meaning.intent
             turn.confidence = meaning.confidence
             turn.slots = dict(meaning.slots)
-        for intent in self.state.intents:
-            if intent not in self.record.intents:
-                self.record.intents.append(intent)
-        self.record.slots.update(self.state.pending_slots)
+        note_understanding(self.record.intents, self.record.slots, self.state)
 
     async def _act(self, action: Action) -> None:
         if isinstance(action, Speak):

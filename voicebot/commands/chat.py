@@ -7,73 +7,57 @@ key press; an empty line is silence; Ctrl-D hangs up.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from datetime import datetime
+from functools import partial
 
+from voicebot.calls.scripted import (
+    ScriptedCall,
+    dialog_context,
+    fetch_live,
+    gbfs_client,
+    station_names,
+)
 from voicebot.commands.moment import parse_moment
 from voicebot.commands.nlu import load_understander
 from voicebot.config import load_settings
-from voicebot.dialog.events import (
-    CallStarted,
-    Event,
-    FetchLive,
-    HandOver,
-    HangUp,
-    Heard,
-    Keypad,
-    LiveData,
-    SendSms,
-    Silence,
-    Speak,
-)
-from voicebot.dialog.policy import DialogContext, DialogState, step
-from voicebot.live.gbfs import GbfsClient, LiveDataError, StationStatus
-from voicebot.nlu.slots import match_station
+from voicebot.dialog.events import Action, Event, HandOver, HangUp, Heard, Keypad, Silence, Speak
 
 KEYS = set("0123456789*#")
 
 
 def run(args: argparse.Namespace) -> int:
-    load_settings()
+    settings = load_settings()
     understander = load_understander()
     line = understander.line(args.line)
     service = understander.content.service
-    gbfs = GbfsClient(service.gbfs_url) if service.gbfs_url else None
-    stations = _stations(gbfs)
-    context = DialogContext(line, service, understander, tuple(s.name for s in stations))
-    state = DialogState(line=line.id)
+    gbfs = gbfs_client(understander)
+    context = dialog_context(understander, line.id, settings, station_names(gbfs))
+    call = ScriptedCall(context, partial(fetch_live, gbfs), on_action=_show)
     print(
         f"[{line.name} — tapez ce que dirait l'appelant ; une touche seule (0-9, *, #) "
         "est une touche du clavier ; ligne vide : silence ; Ctrl-D : raccrocher]"
     )
-    event: Event | None = CallStarted(_moment(args.at, service.timezone))
-    while event is not None:
-        state, actions = step(state, event, context)
-        event = None
-        for action in actions:
-            if isinstance(action, Speak):
-                speed = "" if action.speed == 1.0 else f" (vitesse {action.speed})"
-                print(f"robot{speed} : {action.text}")
-            elif isinstance(action, SendSms):
-                print(f"[SMS envoyé : {action.text}]")
-            elif isinstance(action, FetchLive):
-                event = _live(gbfs, action.station)
-            elif isinstance(action, HandOver):
-                print(
-                    f"[transfert vers un conseiller — motif : {action.reason}, "
-                    f"intention : {action.intent}, informations : {dict(action.slots)}]"
-                )
-                return 0
-            elif isinstance(action, HangUp):
-                print(f"[fin de l'appel : {action.outcome}]")
-                return 0
+    call.start(_moment(args.at, service.timezone))
+    while not call.ended:
+        event = _read_caller()
         if event is None:
-            event = _read_caller()
-            if event is None:
-                print("[l'appelant a raccroché]")
-                return 0
+            print("[l'appelant a raccroché]")
+            return 0
+        call.take(event)
     return 0
+
+
+def _show(action: Action) -> None:
+    if isinstance(action, Speak):
+        speed = "" if action.speed == 1.0 else f" (vitesse {action.speed})"
+        print(f"robot{speed} : {action.text}")
+    elif isinstance(action, HandOver):
+        print(
+            f"[transfert vers un conseiller — motif : {action.reason}, "
+            f"intention : {action.intent}, informations : {dict(action.slots)}]"
+        )
+    elif isinstance(action, HangUp):
+        print(f"[fin de l'appel : {action.outcome}]")
 
 
 def _moment(at: str | None, timezone: str) -> datetime:
@@ -90,26 +74,4 @@ def _read_caller() -> Event | None:
         return Silence()
     if text in KEYS:
         return Keypad(text)
-    return Heard(text)
-
-
-def _stations(gbfs: GbfsClient | None) -> list[StationStatus]:
-    if gbfs is None:
-        return []
-    try:
-        return asyncio.run(gbfs.stations())
-    except LiveDataError as exc:
-        print(f"[données vélos indisponibles : {exc.message}]", file=sys.stderr)
-        return []
-
-
-def _live(gbfs: GbfsClient | None, spoken: str) -> LiveData:
-    """The live figures of the station the caller named (None: no such station)."""
-    stations = _stations(gbfs)
-    if not stations:
-        return LiveData(station=spoken or None, available=False)
-    name = match_station(spoken, [s.name for s in stations])
-    for station in stations:
-        if station.name == name:
-            return LiveData(station.name, station.bikes, station.docks)
-    return LiveData(station=None)
+    return Heard(text, ((text, 1.0),))
