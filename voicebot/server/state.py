@@ -13,11 +13,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from voicebot.asr.vosk import RecognizerPool
 from voicebot.calls.record import CallRecord, CallRegistry
+from voicebot.calls.scripted import live_figures
 from voicebot.calls.session import CallServices, CallSession, CallTimings, MediaSink
 from voicebot.config import Settings
 from voicebot.dialog.events import LiveData
 from voicebot.live.gbfs import GbfsClient, LiveDataError
-from voicebot.nlu.slots import match_station
 from voicebot.nlu.understand import Understander
 from voicebot.server.engines import LoadedEngines
 from voicebot.server.recorder import CallRecorder
@@ -127,14 +127,7 @@ class AppState:
         return self.pools[rate_hz]
 
     async def live(self, spoken: str) -> LiveData:
-        if self.gbfs is None:
-            return LiveData(spoken or None, available=False)
-        stations = await self.gbfs.stations()
-        name = match_station(spoken, [s.name for s in stations])
-        found = next((s for s in stations if s.name == name), None)
-        if found is None:
-            return LiveData(None)
-        return LiveData(found.name, found.bikes, found.docks)
+        return await live_figures(self.gbfs, spoken)
 
     def stations(self) -> tuple[str, ...]:
         """The live station names known now, for the station grammar; never waits.
