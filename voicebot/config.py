@@ -118,13 +118,6 @@ class Settings(BaseSettings):
     ari_username: str = "voicebot"
     ari_password: SecretStr | None = None
     ari_app: str = Field(default="voicebot", description="Nom de l'application Stasis.")
-    ari_mode: Literal["inbound", "outbound"] = Field(
-        default="inbound",
-        description="inbound : voicebot se connecte à /ari/events (après une panne, il "
-        "envoie aux agents les appelants restés dans Stasis dès qu'il redémarre) ; "
-        "outbound : Asterisk se connecte à /ari à chaque appel (déconseillé avec "
-        "Asterisk 22.10.1, voir telephony/README.md).",
-    )
     ari_media_connection: str = Field(
         default="voicebot", description="Connexion de websocket_client.conf vers /media."
     )

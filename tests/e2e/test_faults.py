@@ -7,7 +7,7 @@ the other calls go on. Each test owns caller numbers 06000003xx.
 
 Number 300 is the kit's default path (``Dial(WebSocket/…)`` then the route, no ARI):
 a dead bot closes the call's socket and the dialplan goes on to the queue by itself.
-Number 100 goes through ARI (``Stasis``), inbound mode by default.
+Number 100 goes through ARI (``Stasis``).
 """
 
 from __future__ import annotations
@@ -114,9 +114,8 @@ def crash_and_check(
     *,
     keys: list[sipp.Key] | None = None,
     after_turn: str | None = None,
-    dialled: str = DEFAULT_PATH,
 ) -> tuple[float, Any]:
-    call = dial(tmp_path, number, 40, keys=keys, number=dialled)
+    call = dial(tmp_path, number, 40, keys=keys, number=DEFAULT_PATH)
     call_id = caller_channel(sandbox, number)
     turns = live_turns(bot, call_id)  # the greeting is being said, and recorded
     if after_turn is not None:
@@ -167,6 +166,31 @@ def test_sigkill_after_a_first_answer_reaches_an_agent_with_it(
     assert detail.summary.intents  # what the caller wanted travels with them
 
 
+def test_sigkill_under_three_calls_sends_every_caller_to_an_agent(
+    sandbox: Sandbox, bot: Bot, agent: Agent, tmp_path: Path, restarts: list[float]
+) -> None:
+    """The default path holds with several calls: each socket closes, each Dial()
+    returns, and Asterisk itself stays up."""
+    numbers = [f"060000035{i}" for i in range(3)]
+    calls = [
+        dial(tmp_path, number, 40, index=i, number=DEFAULT_PATH) for i, number in enumerate(numbers)
+    ]
+    ids = [caller_channel(sandbox, number) for number in numbers]
+    for call_id in ids:
+        live_turns(bot, call_id)
+    killed = time.monotonic()
+    bot.kill()
+    rings = [rung(agent, call_id, killed) for call_id in ids]
+    print(f"\nSIGKILL under three calls → each agent ringing: {[f'{s:.2f} s' for s, _ in rings]}")
+    assert all(s < RING_LIMIT_S and reason == "bot_crashed" for s, reason in rings)
+    for call in calls:
+        finished(call, 40)
+    assert sandbox.ari("/asterisk/info")  # Asterisk survived
+    restarts.append(restart(bot))
+    for number in numbers:
+        assert stored_call(bot, number).summary.handover_reason == "bot_crashed"
+
+
 def test_sigterm_mid_call_hands_over_every_time(
     sandbox: Sandbox, bot: Bot, agent: Agent, tmp_path: Path, restarts: list[float]
 ) -> None:
@@ -211,27 +235,6 @@ def test_through_ari_a_killed_bot_sends_its_stranded_callers_to_the_queue_at_res
     detail = stored_call(bot, number)
     assert detail.summary.outcome == "handed_over" and detail.handover is not None
     assert sandbox.idle()  # the dead process's bot leg and bridge were cleared too
-
-
-def test_through_outbound_ari_asterisk_queues_the_caller_of_a_killed_bot(
-    sandbox: Sandbox, bot: Bot, agent: Agent, tmp_path: Path, restarts: list[float]
-) -> None:
-    """ARI Outbound WebSockets: Asterisk notices the dead bot by itself (one call here:
-    with several calls at once, Asterisk 22.10.1 was seen to crash, see the kit)."""
-    bot.stop()
-    outbound = Bot({**bot.env, "VOICEBOT_ARI_MODE": "outbound"}, bot.port, bot.log, bot.ready)
-    outbound.start()
-    try:
-        # Its per-call events socket, opened and then silent, is closed too.
-        waited, code = asyncio.run(silent(outbound.url.replace("http://", "ws://"), "/ari", "ari"))
-        assert waited < 10.0 and code == 1008, (waited, code)
-        _, detail = crash_and_check(
-            sandbox, outbound, agent, tmp_path, "0600000321", restarts, dialled=ARI_PATH
-        )
-        assert detail.turns[0].speaker == "bot"
-    finally:
-        outbound.stop()
-        restarts.append(restart(bot))
 
 
 def postgres_cluster() -> tuple[str, str]:

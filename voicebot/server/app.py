@@ -24,7 +24,6 @@ from voicebot.errors import VoicebotError
 from voicebot.live.gbfs import GbfsClient
 from voicebot.nlu.understand import Understander
 from voicebot.server import systemd
-from voicebot.server.ari_socket import ari_endpoint
 from voicebot.server.engines import load_engines
 from voicebot.server.media import authorized, media_endpoint
 from voicebot.server.readiness import DatabaseProbe
@@ -234,7 +233,6 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     app.add_api_websocket_route("/media", media_endpoint)
-    app.add_api_websocket_route("/ari", ari_endpoint)
 
     def current_store() -> Store:
         state = getattr(app.state, "voicebot", None)

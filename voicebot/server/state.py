@@ -105,8 +105,7 @@ class AppState:
 
     @property
     def ari_status(self) -> str:
-        """``off`` (plain dialplan mode), ``connected`` or ``disconnected``; in outbound
-        mode (Asterisk connects per call) ``connected`` means its REST interface answered."""
+        """``off`` (plain dialplan mode), ``connected`` or ``disconnected``."""
         if self.ari is None:
             return "off"
         return "connected" if self.ari.connected.is_set() else "disconnected"

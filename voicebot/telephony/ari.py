@@ -12,16 +12,12 @@ and the caller continues into the ``handoff`` context, which queues it for
 the agents. Whatever fails on our side (the media connection, a REST call),
 the caller goes to the queue: a caller is never lost because of us.
 
-Two ways to receive Asterisk's events:
-
-- ``outbound`` (default): Asterisk connects to our ``/ari`` WebSocket for each
-  ``Stasis()`` (ARI Outbound WebSockets, ``per_call_config``). If this process
-  dies, Asterisk's retries fail and ``Stasis()`` returns ``FAILED`` about a
-  second later: the dialplan sends the caller to the queue by itself.
-- ``inbound``: we connect to ``/ari/events``; it reconnects when Asterisk
-  restarts. A crash leaves callers in the app until we are back: at every
-  (re)connection, channels in the app that no call of ours owns are sent to
-  the queue (``bot_restarted``).
+Events come over our connection to ``/ari/events``; it reconnects when
+Asterisk restarts. A crash leaves callers in the app until we are back: at
+every (re)connection, channels in the app that no call of ours owns are sent
+to the queue (``bot_restarted``). (ARI Outbound WebSockets, where Asterisk
+itself would queue a dead app's callers, were tried on Asterisk 22.10.1 and
+left out: killing the app there crashed Asterisk, see telephony/README.md.)
 """
 
 from __future__ import annotations
@@ -53,8 +49,6 @@ RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
 LOST_LEG_GRACE_S = 2.0
 """A bot leg ended while its session still runs: the session is given this long to
 notice and decide, then the caller goes to the queue anyway."""
-SOCKET_RETRY_GRACE_S = 2.0
-"""A per-call socket that closes under a call: Asterisk's reconnections come within this."""
 REMEMBERED_ROUTES = 1000
 ABANDONED = "abandoned"
 HANDED_OVER = "handed_over"
@@ -100,8 +94,6 @@ class AriCall:
     channel_id: str
     line: str
     caller: str | None
-    app: str
-    """The Stasis app the caller is in (per call in outbound mode: ``voicebot:<channel>``)."""
     bridge_id: str | None = None
     media_id: str | None = None
     caller_gone: bool = False
@@ -129,14 +121,8 @@ class AriController:
         """externalMedia channel id → caller channel id."""
         self.routes: OrderedDict[str, str] = OrderedDict()
         """Where recent callers went: ``handed_over`` or ``abandoned`` (for late questions)."""
-        self.sockets: dict[str, int] = {}
-        """Outbound mode: open per-call sockets, by app name."""
         self.connected = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def outbound(self) -> bool:
-        return self.settings.ari_mode == "outbound"
 
     def owns(self, call_id: str) -> bool:
         """Whether this call's keys come from ARI (then the media socket's are duplicates)."""
@@ -150,13 +136,7 @@ class AriController:
         return urlunsplit((scheme, parts.netloc, f"{parts.path}/events", query, ""))
 
     async def run(self) -> None:
-        """Inbound mode: listen to Asterisk for ever, reconnecting after a restart or a cut.
-
-        Outbound mode: Asterisk comes to us per call; only the leftovers of an earlier
-        process are looked for, once Asterisk answers."""
-        if self.outbound:
-            await self._reconcile_when_reachable()
-            return
+        """Listen to Asterisk for ever, reconnecting after a restart or a network cut."""
         user, password = self.rest.auth
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         headers = {"Authorization": f"Basic {token}"}
@@ -169,9 +149,9 @@ class AriController:
                     attempt = 0
                     self.connected.set()
                     log.info("ARI: connected, Stasis app « %s »", self.settings.ari_app)
-                    self.spawn(self.reconcile())
+                    self._spawn(self.reconcile())
                     async for message in socket:
-                        self.spawn(self.on_event(json.loads(message)))
+                        self._spawn(self.on_event(json.loads(message)))
             except InvalidStatus as exc:
                 status = exc.response.status_code
                 log.error(
@@ -187,23 +167,7 @@ class AriController:
             attempt += 1
             await asyncio.sleep(delay)
 
-    async def _reconcile_when_reachable(self) -> None:
-        attempt = 0
-        while True:
-            try:
-                await self.rest.request("GET", "/asterisk/info")
-            except TelephonyError as exc:
-                if attempt == 0:
-                    log.warning("ARI: Asterisk not reachable yet (%s); retrying", exc)
-            else:
-                self.connected.set()
-                await self.reconcile()
-                return
-            delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
-            attempt += 1
-            await asyncio.sleep(delay)
-
-    def spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -228,21 +192,17 @@ class AriController:
 
     # ------------------------------------------------------------ crash recovery
     async def reconcile(self) -> int:
-        """Send to the queue every caller in our app(s) that no call of ours owns.
+        """Send to the queue every caller in our app that no call of ours owns.
 
-        Such callers were left by a process that died (inbound mode keeps them in the
-        app until the app is back); bot legs and bridges it left are removed."""
+        Such callers were left by a process that died (Asterisk keeps them in the app
+        until the app is back); bot legs and bridges it left are removed."""
         try:
-            apps = await self.rest.request("GET", "/applications")
+            app = await self.rest.request("GET", f"/applications/{self.settings.ari_app}")
         except TelephonyError as exc:
             log.warning("ARI: could not look for calls left by an earlier process: %s", exc)
             return 0
-        name = self.settings.ari_app
         found = 0
-        for app in apps or []:
-            app_name = str(app.get("name", ""))
-            if app_name != name and not app_name.startswith(f"{name}:"):
-                continue
+        if app:
             for channel_id in app.get("channel_ids") or []:
                 channel_id = str(channel_id)
                 if channel_id in self.calls or channel_id in self.media_of:
@@ -252,7 +212,7 @@ class AriController:
                         await self.rest.request("DELETE", f"/channels/{channel_id}")
                     continue
                 found += 1
-                call = AriCall(channel_id, self.settings.default_line, None, app_name)
+                call = AriCall(channel_id, self.settings.default_line, None)
                 log.warning("ARI: caller %s left by an earlier process: to the queue", channel_id)
                 with contextlib.suppress(TelephonyError):
                     await self._hand_over(call, "bot_restarted", None)
@@ -278,8 +238,7 @@ class AriController:
         channel_id = str(channel.get("id", ""))
         try:
             if kind == "StasisStart":
-                app = str(event.get("application") or self.settings.ari_app)
-                await self._stasis_start(channel_id, channel, event.get("args") or [], app)
+                await self._stasis_start(channel_id, channel, event.get("args") or [])
             elif kind == "StasisEnd":
                 await self._stasis_end(channel_id)
             elif kind == "ChannelDtmfReceived" and channel_id in self.calls and self.dtmf:
@@ -287,35 +246,8 @@ class AriController:
         except TelephonyError as exc:
             log.error("ARI: %s", exc)
 
-    def socket_opened(self, app: str) -> None:
-        self.sockets[app] = self.sockets.get(app, 0) + 1
-
-    async def socket_closed(self, app: str) -> None:
-        """Outbound mode: the per-call socket of ``app`` closed. After our ``continue``
-        or the caller's hang-up that is the end of it; otherwise Asterisk reconnects
-        within its retries, or has ended the app (Stasis returned, Asterisk stopped):
-        then whatever is still held for the caller is released."""
-        left = self.sockets.get(app, 1) - 1
-        if left > 0:
-            self.sockets[app] = left
-            return
-        self.sockets.pop(app, None)
-        waiting = [c for c in self.calls.values() if c.app == app and not c.routed]
-        if not waiting:
-            return
-        await asyncio.sleep(SOCKET_RETRY_GRACE_S)
-        if self.sockets.get(app):
-            return  # Asterisk reconnected: the call goes on
-        for call in waiting:
-            if call.routed or call.caller_gone:
-                continue
-            log.warning("ARI: call %s: Asterisk ended its app without us", call.channel_id)
-            call.caller_gone = True
-            self._remember(call.channel_id, ABANDONED)
-            await self._clean_up(call)
-
     async def _stasis_start(
-        self, channel_id: str, channel: dict[str, Any], args: list[Any], app: str
+        self, channel_id: str, channel: dict[str, Any], args: list[Any]
     ) -> None:
         if channel_id in self.media_of:
             await self._media_up(channel_id)
@@ -324,7 +256,7 @@ class AriController:
             return  # a bot leg this process no longer knows (restarted): ends by itself
         line = str(args[0]) if args and args[0] else self.settings.default_line
         number = (channel.get("caller") or {}).get("number") or None
-        call = AriCall(channel_id, line, number, app)
+        call = AriCall(channel_id, line, number)
         self.calls[channel_id] = call
         log.info("ARI: call %s on line %s from %s", channel_id, line, number or "?")
         try:
@@ -350,7 +282,7 @@ class AriController:
             await self.rest.request(
                 "POST",
                 "/channels/externalMedia",
-                app=call.app,
+                app=self.settings.ari_app,
                 channelId=media_id,
                 external_host=self.settings.ari_media_connection,
                 transport="websocket",
