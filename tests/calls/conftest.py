@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +37,21 @@ class RunningServer:
         return SimulatedCall(self.url, "asterisk", PASSWORD, call_id=call_id, **kwargs)  # type: ignore[arg-type]
 
 
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[RunningServer]:
+    """A server for the test's calls, at an hour when agents answer, stopped after."""
+    uv, task, port = await start_server(settings)
+    state: AppState = uv.config.app.state.voicebot  # type: ignore[union-attr]
+    state.clock = lambda: OPEN
+    try:
+        yield RunningServer(
+            f"ws://127.0.0.1:{port}/media", f"http://127.0.0.1:{port}", state, settings
+        )
+    finally:
+        uv.should_exit = True
+        await task
+
+
 async def start_server(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
     """The app served as ``voicebot serve`` serves it (its uvicorn options), on a free port."""
     port = free_port()
@@ -65,13 +81,5 @@ async def server(
         asr_workers=2,
         listen_timeout_ms=4000,
     )
-    uv, task, port = await start_server(settings)
-    state: AppState = uv.config.app.state.voicebot  # type: ignore[union-attr]
-    state.clock = lambda: OPEN
-    try:
-        yield RunningServer(
-            f"ws://127.0.0.1:{port}/media", f"http://127.0.0.1:{port}", state, settings
-        )
-    finally:
-        uv.should_exit = True
-        await task
+    async with running(settings) as server:
+        yield server

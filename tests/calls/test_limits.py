@@ -24,7 +24,7 @@ import pytest_asyncio
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.calls.conftest import OPEN, PASSWORD, RunningServer, start_server
+from tests.calls.conftest import PASSWORD, RunningServer, running
 from tests.calls.test_endpoint import finished
 from tests.local_server import free_port
 from tests.serve_process import Bot
@@ -56,16 +56,8 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runn
     # The idle limit's floor (30 s) keeps it above the dialog's own silences; a test
     # cannot wait that long, so it is lowered here past validation.
     settings = settings.model_copy(update={"media_idle_timeout_s": IDLE_TIMEOUT_S})
-    uv, task, port = await start_server(settings)
-    state = uv.config.app.state.voicebot  # type: ignore[union-attr]
-    state.clock = lambda: OPEN
-    try:
-        yield RunningServer(
-            f"ws://127.0.0.1:{port}/media", f"http://127.0.0.1:{port}", state, settings
-        )
-    finally:
-        uv.should_exit = True
-        await task
+    async with running(settings) as running_server:
+        yield running_server
 
 
 async def media_socket(server: RunningServer, call_id: str) -> ClientConnection:
