@@ -74,7 +74,16 @@ class Sandbox:
 
     def heard(self, call_id: str, timeout: float = 15.0) -> tuple[bytes, int]:
         """What the caller heard (MixMonitor ``t()``), as 16-bit PCM and its rate."""
-        path = ROOT / "var" / "spool" / "asterisk" / "monitor" / f"{call_id}-heard.wav"
+        return self.recording(call_id, "heard", timeout)
+
+    def said(self, call_id: str, timeout: float = 15.0) -> tuple[bytes, int]:
+        """What the caller sent (MixMonitor ``r()``), as 16-bit PCM and its rate.
+
+        It starts at the same instant as :meth:`heard`, so the two line up in time."""
+        return self.recording(call_id, "said", timeout)
+
+    def recording(self, call_id: str, side: str, timeout: float = 15.0) -> tuple[bytes, int]:
+        path = ROOT / "var" / "spool" / "asterisk" / "monitor" / f"{call_id}-{side}.wav"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             # MixMonitor writes the header's sizes when the channel hangs up.

@@ -124,11 +124,14 @@ def scenario(keys: list[Key], hang_up_at_ms: int | None, audio: Path) -> str:
     return "\n".join(parts) + "\n"
 
 
-def ulaw_voice(seconds_total: float, speech: list[tuple[float, bytes]] | None = None) -> bytes:
-    """A caller's whole voice track: silence, with each 16 kHz speech placed at its second."""
+def ulaw_voice(
+    seconds_total: float, speech: list[tuple[float, bytes]] | None = None, rate_hz: int = 16000
+) -> bytes:
+    """A caller's whole voice track: silence, with each speech (16-bit PCM at ``rate_hz``,
+    16 kHz unless told) placed at its second."""
     track = bytearray(b"\xff" * int(seconds_total * 8000))
-    for at_s, pcm_16k in speech or []:
-        encoded = ulaw_encode(resample(pcm_16k, 16000, 8000))
+    for at_s, pcm in speech or []:
+        encoded = ulaw_encode(resample(pcm, rate_hz, 8000))
         start = int(at_s * 8000)
         if start + len(encoded) > len(track):
             track.extend(b"\xff" * (start + len(encoded) - len(track)))
