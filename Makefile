@@ -15,11 +15,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The Silero VAD network ships in the silero-vad wheel, whose declared dependency (torch)
+# it does not need here: onnxruntime runs it. Installed without its dependencies.
+SILERO_VAD := silero-vad==6.2.3
+
 install: system-deps $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-deps $(SILERO_VAD)
 
 install-test: system-deps $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps $(SILERO_VAD)
 
 run: install
 	@for model in $(DEFAULT_MODELS); do \

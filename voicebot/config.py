@@ -104,6 +104,43 @@ class Settings(BaseSettings):
         "avant une relance.",
     )
     max_call_s: int = Field(default=900, ge=30, le=7200)
+    vad: Literal["silero", "energy"] = Field(
+        default="silero",
+        description="Détection de la parole : « silero » (réseau entraîné) ou « energy » (niveau).",
+    )
+    vad_model: Path | None = Field(
+        default=None,
+        description="Fichier silero_vad.onnx ; par défaut celui du paquet silero-vad.",
+    )
+    turn_confirm_ms: int = Field(
+        default=180,
+        ge=40,
+        le=1000,
+        description="Parole soutenue qui interrompt un message (une toux ne l'interrompt pas).",
+    )
+    turn_end_short_ms: int = Field(
+        default=280,
+        ge=100,
+        le=2000,
+        description="Silence qui termine le tour quand la demande entendue est complète.",
+    )
+    turn_end_ms: int = Field(
+        default=800, ge=200, le=3000, description="Silence qui termine un tour ordinaire."
+    )
+    turn_end_long_ms: int = Field(
+        default=1200,
+        ge=300,
+        le=5000,
+        description="Silence qui termine un tour resté en suspens (« euh », « c'est pour le », "
+        "chiffres en cours).",
+    )
+    notice_protect_ms: int = Field(
+        default=1000,
+        ge=0,
+        le=10000,
+        description="Début de l'accueil (avec la mention d'information) que la voix de "
+        "l'appelant n'interrompt pas ; une touche l'interrompt toujours.",
+    )
     audiosocket_port: int | None = Field(
         default=None,
         ge=1,

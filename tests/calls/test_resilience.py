@@ -156,11 +156,16 @@ async def until(condition: Callable[[], bool], what: str, timeout_s: float = 20.
         await asyncio.sleep(0.05)
 
 
-async def test_calls_listen_for_the_live_station_names(tmp_path: Path) -> None:
+async def test_calls_listen_for_the_live_station_names(
+    tmp_path: Path, korean_model_dir: Path
+) -> None:
     with gbfs_feed() as feed:
         prompts = velo_on_key_9(tmp_path, feed.url, station_required=True)
         server, handle = await running(
-            tts_engine="espeak", models_dir=tmp_path, prompts_dir=prompts
+            tts_engine="espeak",
+            models_dir=tmp_path,
+            prompts_dir=prompts,
+            asr_model=str(korean_model_dir),
         )
         try:
             refresh = server.state.station_refresh
@@ -174,8 +179,10 @@ async def test_calls_listen_for_the_live_station_names(tmp_path: Path) -> None:
                 await call.dtmf("9")
                 await until(lambda: session.state.asking_slot == "station", "station question")
                 # The grammar handed to the recogniser: the live station names.
-                assert session._grammar is not None
-                assert {s[1] for s in STATIONS} <= set(session._grammar)
+                assert session.recognition is not None
+                grammar = session.recognition.grammar
+                assert grammar is not None
+                assert {s[1] for s in STATIONS} <= set(grammar)
                 await call.dtmf("0")
                 await call.wait_closed(timeout=30)
         finally:

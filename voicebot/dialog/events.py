@@ -59,6 +59,9 @@ Event = CallStarted | Heard | Keypad | Silence | LiveData | StageFailed
 class Speak:
     text: str
     speed: float = 1.0
+    protect_ms: int = 0
+    """Playout time from the start during which the caller's voice does not interrupt
+    (a personal-data notice); a key always does."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,8 @@ class DialogContext:
     sms_sender: bool = False
     """Whether an SMS sender is configured; without one, no SMS is offered nor sent,
     whatever ``sms_enabled`` says in the content."""
+    notice_protect_ms: int = 0
+    """The greeting (with its personal-data notice) is not interrupted by voice this long."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +188,11 @@ def _start(state: DialogState, event: CallStarted, context: DialogContext) -> St
         text += " " + _prompt(context, "closed")
     follow = _prompt(context, "keypad_menu" if event.keypad_only else "ask")
     phase = "keypad" if event.keypad_only else "open"
-    return _say(replace(state, phase=phase), context, f"{text} {follow}")
+    new, actions = _say(replace(state, phase=phase), context, f"{text} {follow}")
+    greeting = actions[0]
+    if isinstance(greeting, Speak):
+        actions[0] = replace(greeting, protect_ms=context.notice_protect_ms)
+    return new, actions
 
 
 def _hand_over(

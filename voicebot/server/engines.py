@@ -10,6 +10,7 @@ from typing import Any
 
 from voicebot.asr.vosk import RecognizerPool, VoskModel
 from voicebot.audio.frame import AudioFrame
+from voicebot.audio.vad import SileroModel
 from voicebot.config import Settings
 from voicebot.engines import load_asr_model, load_synthesizer
 from voicebot.errors import ModelError, VoicebotError
@@ -42,6 +43,9 @@ class LoadedEngines:
     recognizers: RecognizerPool | None = None
     asr_problem: str | None = None
     warmup: AudioFrame | None = None
+    vad: SileroModel | None = None
+    """The trained voice detector; None with ``VOICEBOT_VAD=energy`` or when it is missing."""
+    vad_problem: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -59,6 +63,10 @@ class LoadedEngines:
                 "workers": self.asr_pool.max_workers,
                 "pending": self.asr_pool.pending,
                 "idle_recognizers": self.recognizers.idle if self.recognizers else 0,
+            },
+            "vad": {
+                "engine": "silero" if self.vad is not None else "energy",
+                "problem": without_paths(self.vad_problem) if self.vad_problem else None,
             },
             "tts": {
                 "engine": self.synthesizer.engine,
@@ -85,6 +93,7 @@ async def load_engines(settings: Settings) -> LoadedEngines:
         asyncio.to_thread(_load_asr_model, settings),
     )
     engines = LoadedEngines(asr_pool, tts_pool, choice.synthesizer, choice.reason)
+    engines.vad, engines.vad_problem = await asyncio.to_thread(_load_vad, settings)
     if asr_model is None:
         engines.asr_problem = asr_problem
         return engines
@@ -105,6 +114,17 @@ async def load_engines(settings: Settings) -> LoadedEngines:
     )
     engines.warmup = warmup
     return engines
+
+
+def _load_vad(settings: Settings) -> tuple[SileroModel | None, str | None]:
+    """The trained voice detector, or why the energy one serves instead (blocking)."""
+    if settings.vad == "energy":
+        return None, None
+    try:
+        return SileroModel.load(settings.vad_model), None
+    except ModelError as exc:
+        log.error("Silero VAD unavailable, the energy detector serves instead: %s", exc)
+        return None, str(exc)
 
 
 def _load_asr_model(settings: Settings) -> tuple[VoskModel | None, str | None]:

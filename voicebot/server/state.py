@@ -15,6 +15,7 @@ from voicebot.asr.vosk import RecognizerPool
 from voicebot.calls.record import CallRecord, CallRegistry
 from voicebot.calls.scripted import live_figures
 from voicebot.calls.session import CallServices, CallSession, CallTimings, MediaSink
+from voicebot.calls.turns import TurnSettings
 from voicebot.config import Settings
 from voicebot.dialog.events import LiveData
 from voicebot.live.gbfs import GbfsClient, LiveDataError
@@ -29,6 +30,15 @@ log = logging.getLogger(__name__)
 
 STATIONS_RETRY_S = 60.0
 """After a failed fetch of the station names, the next call tries again no sooner."""
+
+
+def turn_settings(settings: Settings) -> TurnSettings:
+    return TurnSettings(
+        confirm_ms=settings.turn_confirm_ms,
+        end_short_ms=settings.turn_end_short_ms,
+        end_ms=settings.turn_end_ms,
+        end_long_ms=settings.turn_end_long_ms,
+    )
 
 
 class Metrics:
@@ -168,10 +178,13 @@ class AppState:
             on_turn_latency=lambda ms: self.metrics.turn_latency.observe(ms / 1000.0),
             on_end=self._ended,
             line_lost=self._line_lost,
+            vad=self.engines.vad,
         )
         timings = CallTimings(
             max_call_s=float(self.settings.max_call_s),
             listen_timeout_ms=self.settings.listen_timeout_ms,
+            turns=turn_settings(self.settings),
+            notice_protect_ms=self.settings.notice_protect_ms,
         )
         session = CallSession(
             call_id, line, sink, services, caller, transport, timings, now=self.clock
