@@ -130,6 +130,17 @@ def test_doctor_reports_usable_engines(test_models: dict[str, str]) -> None:
     assert "[ok ] espeak-ng" in result.stdout
     assert "[ok ] reconnaissance vocale" in result.stdout
     assert "[ok ] synthèse vocale" in result.stdout
+    assert "[ok ] détection de la parole (VOICEBOT_VAD) : Silero VAD" in result.stdout
+
+
+def test_doctor_says_how_to_get_a_missing_voice_detector(
+    test_models: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**test_models, "VOICEBOT_VAD_MODEL": str(tmp_path / "silero_vad.onnx")}
+    result = run_cli("doctor", env=env)
+    assert result.returncode == 0, result.stdout  # the energy detector serves meanwhile
+    assert "[!! ] détection de la parole (VOICEBOT_VAD)" in result.stdout
+    assert "pip install --no-deps silero-vad" in result.stdout
 
 
 def test_doctor_checks_the_telephony_and_the_database(test_models: dict[str, str]) -> None:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from voicebot.audio.vad import SileroModel
 from voicebot.config import Settings, load_settings
 from voicebot.errors import VoicebotError
 from voicebot.models import ModelStore, load_manifest
@@ -56,10 +57,23 @@ def collect() -> list[Check]:
     checks.append(Check(True, "manifeste des modèles", str(settings.manifest)))
     checks.extend(_installed_models(store))
     checks.extend(_configured_engines(settings, store))
+    checks.append(_voice_detector(settings))
     from voicebot.commands.doctor_service import service_checks  # after Check exists
 
     checks.extend(service_checks(settings))
     return checks
+
+
+def _voice_detector(settings: Settings) -> Check:
+    label = "détection de la parole (VOICEBOT_VAD)"
+    if settings.vad == "energy":
+        return Check(True, label, "par niveau (energy), choisie dans les réglages")
+    try:
+        model = SileroModel.load(settings.vad_model)
+    except VoicebotError as exc:
+        detail = f"{exc.message} — la détection par niveau servira, moins sûre sur une ligne bruyante"
+        return Check(False, label, detail, exc.hint or "", blocking=False)
+    return Check(True, label, f"Silero VAD, {model.path}")
 
 
 def _espeak() -> Check:
