@@ -71,7 +71,7 @@ def _voice_detector(settings: Settings) -> Check:
     try:
         model = SileroModel.load(settings.vad_model)
     except VoicebotError as exc:
-        detail = f"{exc.message} — la détection par niveau servira, moins sûre sur une ligne bruyante"
+        detail = f"{exc.message} — la détection par niveau servira (moins sûre si bruit)"
         return Check(False, label, detail, exc.hint or "", blocking=False)
     return Check(True, label, f"Silero VAD, {model.path}")
 
