@@ -35,7 +35,7 @@ from voicebot.calls.recognition import Recognition
 from voicebot.calls.record import CallRecord, CallRegistry, Turn, now_utc
 from voicebot.calls.scripted import note_understanding
 from voicebot.calls.speaker import Speaker, Speech
-from voicebot.calls.turns import TurnDetector, TurnSettings, ending
+from voicebot.calls.turns import Ending, TurnDetector, TurnSettings, ending
 from voicebot.content.model import Content, Slot
 from voicebot.dialog.events import (
     Action,
@@ -182,6 +182,7 @@ class CallSession:
             decode_tail_ms=self.timings.decode_tail_ms,
         )
         self._speech_ended_at: float | None = None
+        self._speculated = ""
         self._silence_task: asyncio.Task[None] | None = None
         self._listen_timeout_ms = self.timings.listen_timeout_ms
         self._tasks: list[asyncio.Task[None]] = []
@@ -423,7 +424,15 @@ class CallSession:
         slot = self._asked_slot()
         if slot is not None:
             spelling = slot.kind == "dossier"
-        await self.listener.words(ending(text, self._complete(text), spelling))
+        kind = ending(text, self._complete(text), spelling)
+        if kind is Ending.COMPLETE and text != self._speculated:
+            # The turn will likely end on these words: render the reply's start meanwhile.
+            self._speculated = text
+            _, actions = step(self.state, Heard(text), self.context)
+            speak = next((a for a in actions if isinstance(a, Speak)), None)
+            if speak is not None:
+                self.speaker.prefetch(speak.text, speak.speed)
+        await self.listener.words(kind)
 
     def _asked_slot(self) -> Slot | None:
         name = self.state.asking_slot

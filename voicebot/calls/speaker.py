@@ -87,6 +87,12 @@ class Speaker:
         self._task = asyncio.create_task(self._speak(speech, speed), name=f"speak-{self.call_id}")
         return speech
 
+    def prefetch(self, text: str, speed: float) -> None:
+        """Render ahead what will likely be said next (when the synthesizer caches)."""
+        prefetch = getattr(self.synthesizer, "prefetch", None)
+        if prefetch is not None:
+            prefetch(text, self.rate_hz, speed)
+
     def mark_played(self, name: str) -> None:
         speech = self.current
         if speech is not None and name in speech.marks:

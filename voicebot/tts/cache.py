@@ -30,6 +30,7 @@ class CachingSynthesizer:
         self._pending: dict[tuple[str, int, float], asyncio.Future[AudioFrame]] = {}
         self.hits = 0
         self.misses = 0
+        self._prefetching: set[asyncio.Task[AudioFrame]] = set()
 
     async def _sentence(self, sentence: str, sample_rate_hz: int, speed: float) -> AudioFrame:
         key = (sentence, sample_rate_hz, round(speed, 3))
@@ -67,6 +68,24 @@ class CachingSynthesizer:
             frame = await self._sentence(sentence, sample_rate_hz, speed)
             yield AudioFrame(frame.pcm, sample_rate_hz, timestamp_ms=elapsed_ms)
             elapsed_ms += int(frame.duration_ms)
+
+    def prefetch(self, text: str, sample_rate_hz: int, speed: float = 1.0) -> None:
+        """Start rendering the first sentence of a reply that may be said soon (the words
+        heard so far already make a complete request): if it is, it plays at once."""
+        sentences = split_sentences(text.strip()) if text.strip() else []
+        if not sentences:
+            return
+        key = (sentences[0], sample_rate_hz, round(speed, 3))
+        if key in self._entries or key in self._pending:
+            return
+        task = asyncio.create_task(self._sentence(sentences[0], sample_rate_hz, speed))
+        self._prefetching.add(task)
+        task.add_done_callback(self._prefetched)
+
+    def _prefetched(self, task: asyncio.Task[AudioFrame]) -> None:
+        self._prefetching.discard(task)
+        if not task.cancelled():
+            task.exception()  # a failed rendering is retried (and reported) when said
 
     async def preload(self, texts: list[str], sample_rate_hz: int) -> None:
         for text in texts:
