@@ -170,6 +170,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="réestimer la calibration des confiances (validation croisée sur le contenu)",
     )
+    turns = kinds.add_parser(
+        "turns", help="prise de parole sur des lignes dégradées : écho, bruit, interruptions"
+    )
+    turns.add_argument(
+        "--calls-per-condition", type=int, default=3, metavar="N", help="appels par condition (3)"
+    )
+    turns.add_argument(
+        "--conditions",
+        metavar="A,B,...",
+        help="conditions à mesurer (toutes par défaut : clean, echo-6dB-20ms ... pause)",
+    )
+    turns.add_argument(
+        "--vads", default="silero,energy", metavar="A,B", help="détecteurs (silero,energy)"
+    )
+    turns.add_argument("--json", action="store_true", help="résultats détaillés en JSON")
+    turns.add_argument(
+        "--quick",
+        action="store_true",
+        help="mesure rapide pour les essais : accueil abrégé, chaque réponse écoutée 2 s",
+    )
     return parser
 
 
@@ -285,6 +305,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from voicebot.bench import calls as calls_bench
 
         return calls_bench.run(args)
+    if args.command == "bench" and args.kind == "turns":
+        from voicebot.bench import turns as turns_bench
+
+        return turns_bench.run(args)
     if args.command == "bench" and args.kind == "nlu":
         from voicebot.bench import nlu as nlu_bench
 
