@@ -83,6 +83,16 @@ class MediaSink(Protocol):
         """End the bot's leg; ``route`` is ``queue`` (hand-over) or ``hangup``."""
 
 
+class CallObserver(Protocol):
+    """Told by the conductor, the one owner of a call's turns and outcome."""
+
+    def turn(self, record: CallRecord, turn: Turn) -> None:
+        """A turn was taken: the caller's once understood, the bot's once it sounds."""
+
+    def ended(self, record: CallRecord) -> None:
+        """The call ended; ``record.outcome`` and ``record.route`` are final."""
+
+
 @dataclass
 class CallServices:
     """What a process shares between its calls."""
@@ -93,8 +103,8 @@ class CallServices:
     recognizers: RecognizerPool | None = None
     live: LiveLookup | None = None
     stations: tuple[str, ...] = ()
-    on_turn_latency: Callable[[float], None] | None = None
-    on_end: Callable[[CallRecord], None] | None = None
+    observers: tuple[CallObserver, ...] = ()
+    """Who follows the calls (metrics, recorder): told of each turn and of each end."""
     line_lost: Callable[[str, str | None], Awaitable[str]] | None = None
     """The line closed under a running dialog: the transport routes the caller if still
     there and says ``handed_over`` or ``abandoned``."""
@@ -306,8 +316,8 @@ class CallSession:
             await self.recognition.release()
         self.record.ended_at = now_utc()
         self.services.registry.finish(self.record)
-        if self.services.on_end is not None:
-            self.services.on_end(self.record)
+        for observer in self.services.observers:
+            observer.ended(self.record)
 
     async def _deadline(self) -> None:
         await asyncio.sleep(self.timings.max_call_s)
@@ -324,6 +334,7 @@ class CallSession:
         self.state, actions = step(self.state, event, self.context)
         if isinstance(event, Heard | Keypad) and self.record.turns:
             self._annotate_caller_turn()
+            self._publish(self.record.turns[-1])
         for action in actions:
             await self._act(action)
 
@@ -378,13 +389,17 @@ class CallSession:
         self._post(result)
 
     def _note_latency(self, speech: Speech) -> None:
-        if self._speech_ended_at is None or speech.turn is None:
+        """The bot's turn sounds: how long after the caller's speech ended."""
+        if speech.turn is None:
             return
-        latency = (time.monotonic() - self._speech_ended_at) * 1000.0
-        speech.turn.latency_ms = latency
-        self._speech_ended_at = None
-        if self.services.on_turn_latency is not None:
-            self.services.on_turn_latency(latency)
+        if self._speech_ended_at is not None:
+            speech.turn.latency_ms = (time.monotonic() - self._speech_ended_at) * 1000.0
+            self._speech_ended_at = None
+        self._publish(speech.turn)
+
+    def _publish(self, turn: Turn) -> None:
+        for observer in self.services.observers:
+            observer.turn(self.record, turn)
 
     # ------------------------------------------------------------ listening
     async def _listen(self, action: Listen) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from voicebot.asr.vosk import RecognizerPool
-from voicebot.calls.record import CallRecord, CallRegistry
+from voicebot.calls.record import CallRecord, CallRegistry, Turn
 from voicebot.calls.scripted import live_figures
 from voicebot.calls.session import CallServices, CallSession, CallTimings, MediaSink
 from voicebot.calls.turns import TurnSettings
@@ -175,8 +175,7 @@ class AppState:
             recognizers=self.recognizers(sink.sample_rate_hz),
             live=self.live,
             stations=self.stations(),
-            on_turn_latency=lambda ms: self.metrics.turn_latency.observe(ms / 1000.0),
-            on_end=self._ended,
+            observers=(self,),
             line_lost=self._line_lost,
             vad=self.engines.vad,
         )
@@ -204,6 +203,13 @@ class AppState:
         leg could not be created): recorded like any call, so the queue shows it."""
         self.registry.start(record)
         self.registry.finish(record)
+        self._ended(record)
+
+    def turn(self, record: CallRecord, turn: Turn) -> None:
+        if turn.latency_ms is not None:
+            self.metrics.turn_latency.observe(turn.latency_ms / 1000.0)
+
+    def ended(self, record: CallRecord) -> None:
         self._ended(record)
 
     def _ended(self, record: CallRecord) -> None:
