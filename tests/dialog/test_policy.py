@@ -385,3 +385,27 @@ def test_the_station_question_listens_for_the_live_station_names(
     assert call.state.asking_slot == "station"
     grammar = of(actions, Listen)[0].grammar
     assert grammar is not None and set(STATIONS) <= set(grammar)
+
+
+@pytest.mark.parametrize(
+    ("turn", "whole"),
+    [
+        ("hein", False),
+        ("pardon", False),
+        ("comment", False),
+        ("hein pardon", False),
+        ("répétez", True),
+        ("vous pouvez répéter", True),
+        ("j'ai pas compris", True),
+    ],
+)
+def test_a_bare_what_repeats_the_last_sentence_only(
+    understander: Understander, turn: str, whole: bool
+) -> None:
+    call = Call(understander)
+    call.say("quels sont les horaires de la mairie")
+    said = call.state.last_spoken
+    assert said.count(". ") >= 1  # an answer of several sentences
+    repeated = spoken(call.say(turn))
+    last = re.split(r"(?<=[.!?…])\s+", said.strip())[-1]
+    assert repeated == (said if whole else last)

@@ -28,6 +28,7 @@ turn was understood as, so the call record shows what each turn meant.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -72,6 +73,8 @@ DIGIT_WORDS = (
     "cinquante", "soixante", "cent", "mille",
 )  # fmt: skip
 LETTER_WORDS = tuple("abcdefghijklmnopqrstuvwxyz")
+_WHAT_WORDS = frozenset({"hein", "pardon", "comment", "quoi", "excusez", "moi", "vous", "dites"})
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 _SLOWER_WORDS = ("plus lentement", "moins vite", "parlez lentement", "trop vite", "doucement")
 
 
@@ -291,8 +294,13 @@ def _silence(state: DialogState, context: DialogContext) -> Step:
     return _say(state, context, _prompt(context, "reprompt"), silences=silences)
 
 
-def _repeat(state: DialogState, context: DialogContext) -> Step:
+def _repeat(state: DialogState, context: DialogContext, heard: str = "") -> Step:
+    """« répétez » says it all again; a bare « hein ? », « pardon ? », « comment ? » (the
+    last words were missed) only the last sentence."""
     text = state.last_spoken or _prompt(context, "repeat_nothing")
+    words = fold(heard).split()
+    if state.last_spoken and words and len(words) <= 3 and set(words) <= _WHAT_WORDS:
+        text = _SENTENCE_END.split(state.last_spoken.strip())[-1]
     return state, [Speak(text, state.speed), Listen(context.listen_timeout_ms)]
 
 
@@ -325,7 +333,7 @@ def _heard(state: DialogState, event: Heard, context: DialogContext) -> Step:
     if intent == "conseiller":
         return _hand_over(state, context, "caller_request")
     if intent == "repeter":
-        return _repeat(state, context)
+        return _repeat(state, context, event.text)
     if state.phase in ("confirm", "anything_else") and understood.corrected:
         amended = _amended(state, understood, context)
         if amended is not None:
