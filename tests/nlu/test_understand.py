@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import assert_clean_error, run_cli
+from tests.gbfs_server import gbfs_feed
 from voicebot.config import PROJECT_ROOT
 from voicebot.content import load_content
 from voicebot.nlu.understand import Understander
@@ -115,3 +118,18 @@ def test_cli_bad_input(tmp_path: Path) -> None:
     bad.write_text('{"text": "ok"}\n{pas du json\n')
     assert_clean_error(run_cli("understand", "--jsonl", str(bad)), "ligne 2", "JSON invalide")
     assert_clean_error(run_cli("understand"), "TEXTE")
+
+
+def test_cli_matches_stations_to_the_live_names(tmp_path: Path) -> None:
+    with gbfs_feed() as feed:
+        prompts = tmp_path / "prompts"
+        shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+        service = prompts / "service.yaml"
+        text = re.sub(r"(?m)^gbfs_url:.*$", f'gbfs_url: "{feed.url}"', service.read_text("utf-8"))
+        service.write_text(text, encoding="utf-8")
+        env = {"VOICEBOT_PROMPTS_DIR": str(prompts)}
+        result = run_cli("understand", "il reste des vélos à la gare centrale", env=env)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["intent"] == "velo_disponibilite"
+    assert document["slots"].get("station") == "Gare Centrale"

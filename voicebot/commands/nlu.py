@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from voicebot.calls.scripted import gbfs_client, station_names
 from voicebot.config import load_settings
 from voicebot.content import load_content
 from voicebot.errors import ContentError, UsageError
-from voicebot.nlu.understand import Understander
+from voicebot.nlu.understand import Understander, Understanding
 
 
 def load_understander() -> Understander:
@@ -27,8 +28,9 @@ def understand(args: argparse.Namespace) -> int:
         )
     understander = load_understander()
     understander.content.line(args.line)
+    stations = _LiveStations(understander)
     if args.text is not None:
-        result = understander.understand(args.text, args.line)
+        result = stations.understood(args.text, args.line)
         print(json.dumps(result.to_contract(), ensure_ascii=False))
         return 0
     for number, item in _jsonl(args.jsonl):
@@ -43,10 +45,28 @@ def understand(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"{args.jsonl}, ligne {number} : « text » manque ou n'est pas un texte"
             )
-        result = understander.understand(text, line)
+        result = stations.understood(text, line)
         print(json.dumps(result.to_contract(), ensure_ascii=False), flush=False)
     sys.stdout.flush()
     return 0
+
+
+class _LiveStations:
+    """The live station names, as a call has them (a station is matched to its real
+    name), fetched once and only for a request about the bikes."""
+
+    def __init__(self, understander: Understander) -> None:
+        self.understander = understander
+        self._names: tuple[str, ...] | None = None
+
+    def understood(self, text: str, line: str) -> Understanding:
+        result = self.understander.understand(text, line)
+        intent = self.understander.content.line(line).intents.get(result.intent or "")
+        if intent is None or "station" not in intent.slots:
+            return result
+        if self._names is None:
+            self._names = station_names(gbfs_client(self.understander))
+        return self.understander.understand(text, line, stations=self._names)
 
 
 def _jsonl(name: str) -> Iterator[tuple[int, dict[str, object]]]:
