@@ -73,8 +73,9 @@ def test_chat_live_feed_down(tmp_path: Path) -> None:
 
 
 def test_chat_on_a_holiday_has_no_agent() -> None:
-    out = chat(["0"], at="2026-12-25T10:00")
-    assert "ne sont pas disponibles" in out and "[fin de l'appel : closed]" in out
+    out = chat(["0", "0"], at="2026-12-25T10:00")  # offered to go on, then asked again
+    assert "ne sont pas disponibles" in out and "continuer à vous renseigner" in out
+    assert "[fin de l'appel : closed]" in out
 
 
 SMS_CANNOT = "Je ne peux pas envoyer de SMS."

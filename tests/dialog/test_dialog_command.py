@@ -58,8 +58,8 @@ def call(turns: list[str], at: str = OPEN, **fields: str) -> str:
 # name, the call, then outcome, hand-over reason, intents, slots (exactly) expected.
 SCRIPTED: list[tuple[str, str, str | None, str | None, list[str], dict[str, str]]] = [
     ("key 0 in agents' hours", call(["#0"]), "handed_over", "keypad_0", [], {}),
-    ("key 0 on a weeknight", call(["#0"], NIGHT), "closed", None, [], {}),
-    ("key 0 on Sunday", call(["#0"], SUNDAY), "closed", None, [], {}),
+    ("key 0 on a weeknight", call(["#0", "#0"], NIGHT), "closed", None, [], {}),
+    ("key 0 on Sunday", call(["#0", "non merci"], SUNDAY), "closed", None, [], {}),
     ("a question answered, then goodbye",
      call(["euh les horaires de la piscine", "non merci au revoir"]),
      "resolved", None, ["horaires"], {"service": "piscine"}),
@@ -192,7 +192,7 @@ def test_stdin(env: dict[str, str]) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")} | env
     result = subprocess.run(
         [sys.executable, "-m", "voicebot", "dialog", "--jsonl", "-"],
-        input=f"{call(['#0'])}\n{call(['#0'], NIGHT)}\n",
+        input=f"{call(['#0'])}\n{call(['#0', '#0'], NIGHT)}\n",
         capture_output=True,
         text=True,
         env=environment,

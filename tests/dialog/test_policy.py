@@ -199,9 +199,31 @@ def test_closed_hours_path(understander: Understander) -> None:
     assert not call.state.agents_open
     assert "ne sont pas disponibles" in spoken(call.log[0])
     actions = call.send(Keypad("0"))
-    assert not of(actions, HandOver)
+    assert not of(actions, HandOver) and not of(actions, HangUp)
+    text = spoken(actions)  # nobody now: when they answer, and the bot goes on helping
+    assert "Aucun agent n'est disponible" in text and "continuer à vous renseigner" in text
+    assert of(actions, Listen) and call.state.phase == "open"
+    actions = call.send(Keypad("0"))  # asked again: the call ends, on the same hours
     hang = of(actions, HangUp)
-    assert hang and hang[0].outcome == "closed"
+    assert hang and hang[0].outcome == "closed" and not of(actions, HandOver)
+
+
+@pytest.mark.parametrize(
+    ("after", "outcome", "answered"),
+    [
+        ("non merci au revoir", "closed", False),
+        ("les horaires de la piscine", None, True),
+    ],
+)
+def test_a_person_asked_for_out_of_hours_leaves_the_bot_to_go_on(
+    understander: Understander, after: str, outcome: str | None, answered: bool
+) -> None:
+    call = Call(understander, now=CLOSED)
+    actions = call.say("passez moi un conseiller")
+    assert not of(actions, HangUp) and "continuer à vous renseigner" in spoken(actions)
+    actions = call.say(after)
+    assert call.state.outcome == outcome
+    assert ("piscine" in spoken(actions).lower()) is answered
 
 
 def test_public_holiday_is_closed(understander: Understander) -> None:

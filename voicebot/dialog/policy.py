@@ -73,6 +73,7 @@ DIGIT_WORDS = (
     "cinquante", "soixante", "cent", "mille",
 )  # fmt: skip
 LETTER_WORDS = tuple("abcdefghijklmnopqrstuvwxyz")
+_PERSON_ASKED = ("caller_request", "keypad_0")
 _WHAT_WORDS = frozenset({"hein", "pardon", "comment", "quoi", "excusez", "moi", "vous", "dites"})
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 _SLOWER_WORDS = ("plus lentement", "moins vite", "parlez lentement", "trop vite", "doucement")
@@ -131,6 +132,8 @@ class DialogState:
     outcome: str | None = None
     last_turn: TurnMeaning | None = None
     """What the caller turn of the latest step meant; None when that step was no caller turn."""
+    person_unavailable: bool = False
+    """The caller asked for a person when none was available, and was offered to go on."""
 
     @property
     def slots(self) -> dict[str, str]:
@@ -210,6 +213,12 @@ def _hand_over(
     opening = (
         _prompt(context, "error") if apology else (_prompt(context, preface) if preface else "")
     )
+    if not state.agents_open and reason in _PERSON_ASKED and not state.person_unavailable:
+        # Nobody to take the call now: say when, and go on helping instead of hanging up.
+        closed = _prompt(context, "handover_unavailable") or _prompt(context, "closed")
+        offer = _prompt(context, "continue_offer") or _prompt(context, "ask")
+        text = " ".join(t for t in (opening, closed, offer) if t)
+        return _say(state, context, text, phase="open", person_unavailable=True)
     if not state.agents_open:
         closed = _prompt(context, "handover_unavailable") or _prompt(context, "closed")
         text = " ".join(t for t in (opening, closed, _prompt(context, "goodbye")) if t)
@@ -239,10 +248,12 @@ def _hand_over(
 
 def _goodbye(state: DialogState, context: DialogContext) -> Step:
     text = _prompt(context, "goodbye")
+    # Leaving on the offer that followed "no agent now": the call ends on the closed line.
+    outcome = "closed" if state.person_unavailable and state.phase == "open" else "resolved"
     new = replace(
-        state, phase="ended", outcome="resolved", transcript=(*state.transcript, ("bot", text))
+        state, phase="ended", outcome=outcome, transcript=(*state.transcript, ("bot", text))
     )
-    return new, [Speak(text, state.speed), HangUp("resolved")]
+    return new, [Speak(text, state.speed), HangUp(outcome)]
 
 
 def _not_understood(state: DialogState, context: DialogContext) -> Step:
@@ -348,7 +359,7 @@ def _heard(state: DialogState, event: Heard, context: DialogContext) -> Step:
             return _goodbye(state, context)
         if intent == "oui":
             return _say(state, context, _prompt(context, "ask"), phase="open")
-    if intent == "au_revoir":
+    if intent == "au_revoir" or (state.person_unavailable and intent == "non"):
         return _goodbye(state, context)
     if intent == "sms":
         return _sms(state, context)
