@@ -23,6 +23,7 @@ from voicebot.content.model import (
     Intent,
     IntentKind,
     Line,
+    Opening,
     PublicHolidays,
     Service,
     Slot,
@@ -129,22 +130,25 @@ def _str_list(value: Any, path: Path, entry: str, problems: _Problems) -> tuple[
     return tuple(str(v).strip() for v in value if str(v).strip())
 
 
-def _load_service(path: Path, problems: _Problems) -> Service:
-    data = _read_yaml(path, problems)
+def _weekly(
+    raw: Any, path: Path, entry: str, problems: _Problems
+) -> dict[int, tuple[tuple[time, time], ...]]:
+    """``{lundi: ["08:30-12:00", ...], ...}`` → weekday (0 = Monday) → periods."""
     hours: dict[int, tuple[tuple[time, time], ...]] = {}
-    raw_hours = data.get("hours") or {}
-    if not isinstance(raw_hours, dict):
-        problems.add(path, "hours", "doit associer des jours à des plages")
-        raw_hours = {}
-    for day, periods in raw_hours.items():
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        problems.add(path, entry, "doit associer des jours à des plages")
+        return hours
+    for day, periods in raw.items():
+        where = f"{entry}.{day}"
         if day not in WEEKDAYS:
-            problems.add(path, f"hours.{day}", f"jour inconnu (attendu : {', '.join(WEEKDAYS)})")
+            problems.add(path, where, f"jour inconnu (attendu : {', '.join(WEEKDAYS)})")
             continue
         parsed = []
-        for period in _str_list(periods, path, f"hours.{day}", problems):
+        for period in _str_list(periods, path, where, problems):
             match = _PERIOD.match(period)
             if not match:
-                problems.add(path, f"hours.{day}", f"plage « {period} » : attendu HH:MM-HH:MM")
+                problems.add(path, where, f"plage « {period} » : attendu HH:MM-HH:MM")
                 continue
             h1, m1, h2, m2 = (int(g) for g in match.groups())
             try:
@@ -152,13 +156,51 @@ def _load_service(path: Path, problems: _Problems) -> Service:
                 start = time(h1, m1)
                 end = time.max if (h2, m2) == (24, 0) else time(h2, m2)
             except ValueError:
-                problems.add(path, f"hours.{day}", f"plage « {period} » : heure impossible")
+                problems.add(path, where, f"plage « {period} » : heure impossible")
                 continue
             if start >= end:
-                problems.add(path, f"hours.{day}", f"plage « {period} » : début après la fin")
+                problems.add(path, where, f"plage « {period} » : début après la fin")
                 continue
             parsed.append((start, end))
         hours[WEEKDAYS.index(day)] = tuple(parsed)
+    return hours
+
+
+def _load_opening(raw: Any, path: Path, problems: _Problems) -> dict[str, Opening]:
+    """``opening_hours``: per service of the ``service`` slot, its public opening hours."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.add(path, "opening_hours", "doit associer des services à leurs horaires")
+        return {}
+    opening: dict[str, Opening] = {}
+    for key, entry in raw.items():
+        where = f"opening_hours.{key}"
+        if not isinstance(entry, dict):
+            problems.add(path, where, "attendu {name: ..., hours: {...}}")
+            continue
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problems.add(path, f"{where}.name", "nom du lieu manquant (« la mairie »)")
+            continue
+        flags = {}
+        for flag, default in (("plural", False), ("feminine", False), ("town_hall", False)):
+            value = entry.get(flag, default)
+            if not isinstance(value, bool):
+                problems.add(path, f"{where}.{flag}", "attendu true ou false")
+                value = default
+            flags[flag] = value
+        opening[str(key)] = Opening(
+            name=name.strip(),
+            hours=_weekly(entry.get("hours"), path, f"{where}.hours", problems),
+            **flags,
+        )
+    return opening
+
+
+def _load_service(path: Path, problems: _Problems) -> Service:
+    data = _read_yaml(path, problems)
+    hours = _weekly(data.get("hours"), path, "hours", problems)
     closed = []
     for raw in _str_list(data.get("closed_dates"), path, "closed_dates", problems):
         try:
@@ -187,6 +229,7 @@ def _load_service(path: Path, problems: _Problems) -> Service:
         gbfs_url=str(gbfs).strip() if gbfs else None,
         sms_enabled=data.get("sms_enabled") is True,
         facts=facts,
+        opening=_load_opening(data.get("opening_hours"), path, problems),
     )
 
 

@@ -95,6 +95,20 @@ class PublicHolidays:
 
 
 @dataclass(frozen=True, slots=True)
+class Opening:
+    """When a place opens to the public (the ``service`` slot's value it belongs to)."""
+
+    name: str
+    """How it is named in a sentence: « la mairie », « les services techniques »."""
+    hours: dict[int, tuple[tuple[time, time], ...]]
+    feminine: bool = False
+    plural: bool = False
+    town_hall: bool = False
+    """Closed on the service's extra closures (``closed_dates``) too, not only on
+    public holidays."""
+
+
+@dataclass(frozen=True, slots=True)
 class Service:
     name: str
     timezone: str
@@ -107,6 +121,8 @@ class Service:
     sms_enabled: bool = False
     """The administration wants SMS; they are offered only when a sender is configured too."""
     facts: dict[str, str] = field(default_factory=dict)
+    opening: dict[str, Opening] = field(default_factory=dict)
+    """Public opening hours by place, for « est-ce ouvert aujourd'hui ? »."""
 
 
 @dataclass(frozen=True, slots=True)

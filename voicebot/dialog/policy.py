@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 
 from voicebot.content.model import Intent, Line, Service
 from voicebot.dialog.events import (
@@ -49,7 +49,8 @@ from voicebot.dialog.events import (
     Speak,
     StageFailed,
 )
-from voicebot.dialog.hours import agents_available
+from voicebot.dialog.hours import agents_available, local_time
+from voicebot.dialog.opening import moment_asked, opening_sentence
 from voicebot.dialog.render import render
 from voicebot.nlu.corrections import correctable
 from voicebot.nlu.normalize import fold
@@ -132,6 +133,8 @@ class DialogState:
     outcome: str | None = None
     last_turn: TurnMeaning | None = None
     """What the caller turn of the latest step meant; None when that step was no caller turn."""
+    started: datetime | None = None
+    """When the call began (the moment « aujourd'hui », « ce soir » refer to)."""
     person_unavailable: bool = False
     """The caller asked for a person when none was available, and was offered to go on."""
 
@@ -188,7 +191,9 @@ def _prompt(context: DialogContext, key: str) -> str:
 
 def _start(state: DialogState, event: CallStarted, context: DialogContext) -> Step:
     is_open = agents_available(context.service, event.now)
-    state = replace(state, phase="open", today=event.now.date(), agents_open=is_open)
+    state = replace(
+        state, phase="open", today=event.now.date(), agents_open=is_open, started=event.now
+    )
     text = _prompt(context, "greeting")
     if not is_open:
         text += " " + _prompt(context, "closed")
@@ -533,6 +538,9 @@ def _answer(
     if answer is None:
         return _hand_over(state, context, "no_answer")
     text = render(answer.text, context.line, context.service, slots, live)
+    when = _opening_now(state, slots, context)
+    if when:
+        text = f"{when} {text}"
     sms = render(answer.sms, context.line, context.service, slots, live) if answer.sms else None
     follow = _prompt(context, "anything_else")
     return _say(
@@ -542,6 +550,21 @@ def _answer(
         phase="anything_else",
         asking_slot=None,
     )
+
+
+def _opening_now(state: DialogState, slots: dict[str, str], context: DialogContext) -> str:
+    """« Aujourd'hui, dimanche, la mairie est fermée ; elle rouvre lundi à 8 h 30. », when
+    the caller asked about a moment and the place has opening hours; else ""."""
+    place = context.service.opening.get(slots.get("service", ""))
+    if place is None or state.started is None:
+        return ""
+    now = local_time(context.service, state.started)
+    said = [text for who, text in state.transcript if who == "caller"][-3:]
+    for text in reversed(said):
+        moment = moment_asked(text, now)
+        if moment is not None:
+            return opening_sentence(context.service, place, moment, now)
+    return ""
 
 
 def sms_offered(context: DialogContext) -> bool:
