@@ -431,3 +431,45 @@ def test_a_bare_what_repeats_the_last_sentence_only(
     repeated = spoken(call.say(turn))
     last = re.split(r"(?<=[.!?…])\s+", said.strip())[-1]
     assert repeated == (said if whole else last)
+
+
+@pytest.mark.parametrize(
+    ("turn", "redirect", "heard"),
+    [
+        ("la poste elle ferme à quelle heure le samedi", "la_poste", "laposte.fr"),
+        ("je voudrais un rendez vous chez le médecin", "medecin", "doctolib"),
+        ("un passeport pour mon chien", "animaux", "vétérinaire"),
+        ("c'est pour la taxe foncière", "impots", "impots.gouv.fr"),
+        ("je dois refaire ma carte grise", "carte_grise_permis", "ANTS"),
+        ("c'est pour ma carte vitale", "cpam", "ameli.fr"),
+        ("la pharmacie de garde ce soir", "pharmacie_garde", "32 37"),
+        ("je voudrais m'inscrire au chômage", "france_travail", "France Travail"),
+        ("j'ai un souci avec la caf", "caf", "caf.fr"),
+    ],
+)
+def test_a_request_for_another_body_is_redirected_in_a_sentence(
+    understander: Understander, turn: str, redirect: str, heard: str
+) -> None:
+    understood = understander.understand(turn, "mairie")
+    assert understood.intent is None and understood.redirect == redirect
+    call = Call(understander)
+    text = spoken(call.say(turn))
+    assert heard in text and call.state.failures == 0
+    assert call.state.phase == "anything_else"
+    assert len(text.split()) <= 50
+
+
+@pytest.mark.parametrize(
+    ("turn", "intent"),
+    [
+        ("combien de vélos à la station de la poste", "velo_disponibilite"),
+        ("je voudrais refaire mon passeport", "titre_identite"),
+        ("je suis au chômage et j'ai besoin d'aide", "aides_sociales"),
+        ("je voudrais parler à un conseiller de la caf", "conseiller"),
+    ],
+)
+def test_shared_words_still_reach_the_towns_own_requests(
+    understander: Understander, turn: str, intent: str
+) -> None:
+    understood = understander.understand(turn, "mairie")
+    assert understood.intent == intent and understood.redirect is None

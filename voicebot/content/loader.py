@@ -25,6 +25,7 @@ from voicebot.content.model import (
     Line,
     Opening,
     PublicHolidays,
+    Redirection,
     Service,
     Slot,
     SlotKind,
@@ -32,6 +33,7 @@ from voicebot.content.model import (
 )
 from voicebot.dialog.hours import countries, subdivision_code, subdivisions
 from voicebot.errors import ContentError
+from voicebot.nlu.normalize import fold
 
 log = logging.getLogger(__name__)
 CONTROL_INTENTS = ("oui", "non", "repeter", "conseiller", "au_revoir")
@@ -424,6 +426,7 @@ def _load_line(folder: Path, service: Service, problems: _Problems) -> Line | No
     reject = _load_out_of_scope(folder / "out_of_scope.yaml", owner, problems)
     if reject is not None:
         intents[reject.id] = reject
+    redirections = _load_redirections(folder / "out_of_scope.yaml", problems)
     _merge_learned(folder / LEARNED_FILE, intents, owner, problems)
     for control in CONTROL_INTENTS:
         if control not in intents:
@@ -434,7 +437,36 @@ def _load_line(folder: Path, service: Service, problems: _Problems) -> Line | No
         intents=intents,
         slots=slots,
         prompts=prompts,
+        redirections=redirections,
     )
+
+
+def _load_redirections(path: Path, problems: _Problems) -> tuple[Redirection, ...]:
+    """``redirections``: requests for another body, each with its phrases and its answer."""
+    if not path.exists():
+        return ()
+    raw = _read_yaml(path, problems).get("redirections") or {}
+    if not isinstance(raw, dict):
+        problems.add(path, "redirections", "doit associer des noms à {phrases, answer}")
+        return ()
+    found = []
+    for key, entry in raw.items():
+        where = f"redirections.{key}"
+        if not isinstance(entry, dict):
+            problems.add(path, where, "attendu {phrases: [...], answer: ...}")
+            continue
+        phrases = _str_list(entry.get("phrases"), path, f"{where}.phrases", problems)
+        answer = _text(entry, "answer", path, f"{where}.answer", problems)
+        if not phrases:
+            problems.add(path, f"{where}.phrases", "au moins une expression est attendue")
+            continue
+        unless = _str_list(entry.get("except"), path, f"{where}.except", problems)
+        found.append(
+            Redirection(
+                str(key), tuple(fold(p) for p in phrases), answer, tuple(fold(p) for p in unless)
+            )
+        )
+    return tuple(found)
 
 
 def _claim_examples(

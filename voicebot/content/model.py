@@ -72,12 +72,26 @@ class Intent:
 
 
 @dataclass(frozen=True, slots=True)
+class Redirection:
+    """A request for another body (La Poste, the CAF, a doctor) that shares the line's
+    words: recognised by its phrases and answered with where to turn instead."""
+
+    id: str
+    phrases: tuple[str, ...]
+    """Folded phrases; any of them in what the caller said decides it..."""
+    answer: str
+    unless: tuple[str, ...] = ()
+    """... unless one of these is said too (« la station de la poste » is about bikes)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Line:
     id: str
     name: str
     intents: dict[str, Intent]
     slots: dict[str, Slot]
     prompts: dict[str, str]
+    redirections: tuple[Redirection, ...] = ()
 
     @property
     def keypad(self) -> dict[str, str]:

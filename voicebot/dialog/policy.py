@@ -261,6 +261,15 @@ def _goodbye(state: DialogState, context: DialogContext) -> Step:
     return new, [Speak(text, state.speed), HangUp(outcome)]
 
 
+def _redirect(state: DialogState, redirect: str, context: DialogContext) -> Step:
+    """A request for another body: where to turn, in a sentence or two (understood, so no
+    failure is counted)."""
+    found = next(r for r in context.line.redirections if r.id == redirect)
+    text = render(found.answer, context.line, context.service, {})
+    follow = _prompt(context, "anything_else")
+    return _say(replace(state, failures=0), context, f"{text} {follow}", phase="anything_else")
+
+
 def _not_understood(state: DialogState, context: DialogContext) -> Step:
     """First miss: ask to rephrase; second: offer the keypad; third: a human."""
     failures = state.failures + 1
@@ -368,6 +377,8 @@ def _heard(state: DialogState, event: Heard, context: DialogContext) -> Step:
         return _goodbye(state, context)
     if intent == "sms":
         return _sms(state, context)
+    if intent is None and understood.redirect is not None:
+        return _redirect(state, understood.redirect, context)
     if intent is None or intent in ("oui", "non"):
         return _not_understood(state, context)
     chosen = context.line.intents[intent]

@@ -15,7 +15,7 @@ from typing import Any
 from voicebot.content.model import OUT_OF_SCOPE, Content, Line
 from voicebot.nlu.corrections import Reading, correctable, corrected_slots, read
 from voicebot.nlu.matcher import IntentMatcher, IntentScore, Scored
-from voicebot.nlu.normalize import Normalized, normalize
+from voicebot.nlu.normalize import Normalized, fold, normalize
 from voicebot.nlu.slots import SlotExtractor
 
 # Below this confidence nothing fits: the intent is None.
@@ -30,6 +30,9 @@ class Understanding:
     text: str = ""
     candidates: tuple[tuple[str, float], ...] = ()
     """The best intents with their confidences, best first (the dialog offers them)."""
+    redirect: str | None = None
+    """Nothing of the line fits, but the request is for another body the content knows
+    (a ``redirections`` entry): its id, for the dialog to say where to turn."""
     corrected: bool = False
     """The caller corrected themselves (« non pardon... », « non pas X Y »): what was said
     after the correction decided the slots, and the intent when it named another request."""
@@ -73,6 +76,10 @@ class Understander:
             slots = corrected_slots(
                 self._extractors[line], normalized, wanted, today, stations, raw=text,
             )  # fmt: skip
+        redirect = self._redirection(text, line_content, intent)
+        if redirect is not None:
+            # La Poste, the CAF, a doctor: their words are the line's too, the request is not.
+            intent, slots, best_confidence = None, {}, min(best_confidence, 0.1)
         # The confidence is that of the answer given: for "nothing fits", that nothing does.
         value = best_confidence if intent is not None else 1.0 - best_confidence
         return Understanding(
@@ -82,7 +89,22 @@ class Understander:
             text=text,
             candidates=tuple(real),
             corrected=reading.corrected,
+            redirect=redirect,
         )
+
+    @staticmethod
+    def _redirection(text: str, line: Line, intent: str | None) -> str | None:
+        """The redirection whose phrase the caller said (a control request, « conseiller »,
+        « au revoir », stays what it is)."""
+        if intent is not None and line.intents[intent].kind == "control":
+            return None
+        said = f" {fold(text)} "
+        for redirection in line.redirections:
+            if any(f" {phrase} " in said for phrase in redirection.unless):
+                continue
+            if any(f" {phrase} " in said for phrase in redirection.phrases):
+                return redirection.id
+        return None
 
     def _intent(
         self, normalized: Normalized, line: str
