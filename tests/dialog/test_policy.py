@@ -473,3 +473,40 @@ def test_shared_words_still_reach_the_towns_own_requests(
 ) -> None:
     understood = understander.understand(turn, "mairie")
     assert understood.intent == intent and understood.redirect is None
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "intent", "slots", "heard"),
+    [
+        ("je voudrais refaire ma carte d'identité", "c'est combien", "titre_identite",
+         {"document": "cni", "situation": "renouvellement"}, "gratuit"),
+        ("j'ai perdu ma carte d'identité", "et pour un passeport", "titre_identite",
+         {"document": "passeport", "situation": "perte"}, "passeport perdu"),
+        ("les horaires de la mairie", "et le samedi", "horaires", {"service": "mairie"},
+         "Samedi, la mairie est ouverte de 9 h à 12 h."),
+        ("les horaires de la mairie", "et la piscine", "horaires", {"service": "piscine"},
+         "La piscine se trouve"),
+    ],
+)  # fmt: skip
+def test_a_follow_up_resolves_against_the_answer_just_given(
+    understander: Understander,
+    first: str,
+    then: str,
+    intent: str,
+    slots: dict[str, str],
+    heard: str,
+) -> None:
+    call = Call(understander)
+    call.say(first)
+    assert call.state.phase == "anything_else"
+    text = spoken(call.say(then))
+    assert heard in text
+    assert call.state.pending_intent == intent and call.state.slots == slots
+    assert call.state.failures == 0
+
+
+def test_a_price_follow_up_without_a_price_says_so(understander: Understander) -> None:
+    call = Call(understander)
+    call.say("les horaires de la mairie")
+    text = spoken(call.say("c'est combien"))
+    assert "pas de tarif" in text and "Vous appelez pour" not in text

@@ -75,6 +75,9 @@ DIGIT_WORDS = (
 )  # fmt: skip
 LETTER_WORDS = tuple("abcdefghijklmnopqrstuvwxyz")
 _PERSON_ASKED = ("caller_request", "keypad_0")
+_FOLLOW_UP_KEEPS = frozenset({"conseiller", "repeter", "au_revoir", "oui", "non", "sms"})
+_PRICE = re.compile(r"\b(combien|prix|tarif|tarifs|payant|payer|gratuit|coute|coutent)\b")
+_COST = re.compile(r"\b(euro|euros|gratuit|gratuite|gratuits|payant|payante|timbre|tarif)\b")
 _WHAT_WORDS = frozenset({"hein", "pardon", "comment", "quoi", "excusez", "moi", "vous", "dites"})
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 _SLOWER_WORDS = ("plus lentement", "moins vite", "parlez lentement", "trop vite", "doucement")
@@ -261,6 +264,42 @@ def _goodbye(state: DialogState, context: DialogContext) -> Step:
     return new, [Speak(text, state.speed), HangUp(outcome)]
 
 
+def _follow_up(
+    state: DialogState, understood: Understanding, context: DialogContext
+) -> Step | None:
+    """A short follow-up on the answer just given, resolved against its request:
+    « c'est combien » (the price in that answer), « et pour un passeport », « et le
+    samedi », « et la piscine » (the same request with that value). None: not one."""
+    words = fold(understood.text).split()
+    if not words or len(words) > 9 or understood.intent in _FOLLOW_UP_KEEPS:
+        return None
+    pending = context.line.intents[state.pending_intent or ""]
+    if _PRICE.search(" ".join(words)) and (
+        understood.intent in (None, pending.id) or len(words) <= 4
+    ):
+        return _price(state, context)
+    if words[0] != "et" and understood.intent is not None:
+        return None
+    extracted = context.understander.slots_for(
+        understood.text, state.line, pending.slots, state.today, context.stations
+    )
+    asks_when = state.started is not None and moment_asked(understood.text, state.started)
+    if not extracted and not asks_when:
+        return None
+    state = _meaning(state, pending.id, None, extracted)
+    return _act(replace(state, failures=0), pending, {**state.slots, **extracted}, context)
+
+
+def _price(state: DialogState, context: DialogContext) -> Step:
+    """The sentences of the last answer that say what it costs."""
+    sentences = _SENTENCE_END.split(state.last_spoken.strip())
+    priced = [s for s in sentences if _COST.search(fold(s))]
+    text = " ".join(priced) if priced else _prompt(context, "no_price")
+    state = _meaning(state, state.pending_intent, None)
+    follow = _prompt(context, "anything_else")
+    return _say(state, context, f"{text} {follow}".strip(), phase="anything_else")
+
+
 def _redirect(state: DialogState, redirect: str, context: DialogContext) -> Step:
     """A request for another body: where to turn, in a sentence or two (understood, so no
     failure is counted)."""
@@ -368,6 +407,10 @@ def _heard(state: DialogState, event: Heard, context: DialogContext) -> Step:
             return _confirmed(state, context)
         if intent == "non":
             return _declined(state, context)
+    if state.phase == "anything_else" and state.pending_intent is not None:
+        follow = _follow_up(state, understood, context)
+        if follow is not None:
+            return follow
     if state.phase == "anything_else":
         if intent in ("non", "au_revoir"):
             return _goodbye(state, context)
