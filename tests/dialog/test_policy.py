@@ -75,6 +75,11 @@ class Call:
     def prompt(self, key: str) -> str:
         return self.context.line.prompts[key]
 
+    def answered(self, actions: Sequence[Action]) -> bool:
+        """An answer was said: it ends by offering more, its rest, or anything else."""
+        text = spoken(actions)
+        return text.endswith((self.prompt("anything_else"), self.prompt("more_offer")))
+
 
 def spoken(actions: Sequence[Action]) -> str:
     return " ".join(a.text for a in actions if isinstance(a, Speak))
@@ -95,7 +100,7 @@ def test_greeting_carries_the_notice_and_listens(understander: Understander) -> 
 def test_confident_request_is_answered_then_goodbye(understander: Understander) -> None:
     call = Call(understander)
     answer = call.say("bonjour je voudrais renouveler mon passeport")
-    assert call.prompt("anything_else") in spoken(answer)
+    assert call.answered(answer)
     assert "passeport" in spoken(answer).lower()
     assert call.state.phase == "anything_else"
     bye = call.say("non merci c'est tout")
@@ -121,7 +126,7 @@ def test_missing_slot_is_asked_for(understander: Understander) -> None:
     assert listen.grammar is not None and "deux" in listen.grammar
     answer = call.say("a b un deux trois quatre")
     assert call.state.slots["numero_dossier"] == "AB1234"
-    assert call.prompt("anything_else") in spoken(answer)
+    assert call.answered(answer)
     # The answer to the question belongs to the pending request, with the slot it gave.
     assert call.state.last_turn == TurnMeaning(
         "suivi_dossier", None, (("numero_dossier", "AB1234"),)
@@ -142,7 +147,7 @@ def test_unsure_request_is_confirmed(understander: Understander, answer: str) ->
     after = call.say(answer)
     if answer.startswith("oui"):
         assert call.state.pending_intent == "titre_identite"
-        assert call.prompt("anything_else") in spoken(after)
+        assert call.answered(after)
     else:
         assert spoken(after) == call.prompt("ask") and call.state.failures == 1
 
@@ -168,7 +173,7 @@ def test_keypad_choice_after_failures(understander: Understander) -> None:
     call.say("xylophone pour zèbre")
     answer = call.send(Keypad("5"))  # déchets
     assert call.state.pending_intent == "dechets"
-    assert call.prompt("anything_else") in spoken(answer)
+    assert call.answered(answer)
 
 
 @pytest.mark.parametrize("how", ["key", "word"])
@@ -348,7 +353,7 @@ def test_an_appointment_is_not_collected_the_bot_says_how_to_book(
     actions = call.say(turn) if isinstance(turn, str) else call.send(turn)
     assert call.state.pending_intent == "rendez_vous"
     assert call.state.phase == "anything_else" and call.state.asking_slot is None
-    text = spoken(actions)
+    text = f"{spoken(actions)} {call.state.rest}"  # said now, or offered after
     for asked in ("date", "heure"):
         assert call.context.line.slots[asked].prompt not in text
     assert "Je ne peux pas" in text and "conseiller" in text and "tapez 0" in text
@@ -510,3 +515,47 @@ def test_a_price_follow_up_without_a_price_says_so(understander: Understander) -
     call.say("les horaires de la mairie")
     text = spoken(call.say("c'est combien"))
     assert "pas de tarif" in text and "Vous appelez pour" not in text
+
+
+def every_answer(understander: Understander) -> list[tuple[str, str, dict[str, str]]]:
+    content = understander.content
+    found = []
+    for line_id, line in content.lines.items():
+        for intent in line.intents.values():
+            for answer in intent.answers:
+                found.append((line_id, intent.id, dict(answer.when)))
+    return found
+
+
+def test_every_answer_is_said_for_the_ear(understander: Understander) -> None:
+    """At most about 50 words at once (60 when a short opening keeps the fact that follows
+    it); the rest comes on « oui », piece by piece, and all of it is said in the end."""
+    from voicebot.dialog.policy import _answer, _for_the_ear
+
+    longest = 0
+    for line_id, intent_id, slots in every_answer(understander):
+        call = Call(understander, line=line_id)
+        intent = call.context.line.intents[intent_id]
+        state, actions = _answer(call.state, intent, slots, call.context, live=None)
+        pieces = [spoken(actions)]
+        while state.rest:
+            state, actions = step(state, Heard("oui"), call.context)
+            pieces.append(spoken(actions))
+        longest = max(longest, *(len(piece.split()) for piece in pieces))
+        whole = intent.answer_for(slots)
+        assert whole is not None
+        first, _ = _for_the_ear(pieces[0])
+        assert pieces[0].split()[0] in whole.text or pieces[0].startswith(first)
+    assert longest <= 60
+
+
+@pytest.mark.parametrize("line", ["mairie", "rh"])
+def test_keypad_menus_are_short_and_in_levels(understander: Understander, line: str) -> None:
+    call = Call(understander, line=line)
+    for key in ("keypad_menu", "keypad_menu_more"):
+        text = call.context.line.prompts.get(key)
+        if text is not None:
+            words = re.findall(r"[\w'-]+", text)
+            assert len(words) <= 30, (key, len(words))
+    if "keypad_menu_more" in call.context.line.prompts:
+        assert call.prompt("keypad_menu_more") in spoken(call.send(Keypad("#")))

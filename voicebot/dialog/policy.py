@@ -74,6 +74,8 @@ DIGIT_WORDS = (
     "cinquante", "soixante", "cent", "mille",
 )  # fmt: skip
 LETTER_WORDS = tuple("abcdefghijklmnopqrstuvwxyz")
+ANSWER_WORDS = 50
+"""An answer says at most about this many words at once (the rest is offered)."""
 _PERSON_ASKED = ("caller_request", "keypad_0")
 _FOLLOW_UP_KEEPS = frozenset({"conseiller", "repeter", "au_revoir", "oui", "non", "sms"})
 _PRICE = re.compile(r"\b(combien|prix|tarif|tarifs|payant|payer|gratuit|coute|coutent)\b")
@@ -139,6 +141,8 @@ class DialogState:
     started: datetime | None = None
     """When the call began (the moment « aujourd'hui », « ce soir » refer to)."""
     person_unavailable: bool = False
+    rest: str = ""
+    """The part of the last answer not said yet, offered with « Voulez-vous la suite ? »."""
     """The caller asked for a person when none was available, and was offered to go on."""
 
     @property
@@ -292,10 +296,10 @@ def _follow_up(
 
 def _price(state: DialogState, context: DialogContext) -> Step:
     """The sentences of the last answer that say what it costs."""
-    sentences = _SENTENCE_END.split(state.last_spoken.strip())
+    sentences = _SENTENCE_END.split(f"{state.last_spoken} {state.rest}".strip())
     priced = [s for s in sentences if _COST.search(fold(s))]
     text = " ".join(priced) if priced else _prompt(context, "no_price")
-    state = _meaning(state, state.pending_intent, None)
+    state = _meaning(replace(state, rest=""), state.pending_intent, None)
     follow = _prompt(context, "anything_else")
     return _say(state, context, f"{text} {follow}".strip(), phase="anything_else")
 
@@ -333,6 +337,9 @@ def _keypad(state: DialogState, digit: str, context: DialogContext) -> Step:
         return _hand_over(_meaning(state, "conseiller"), context, "keypad_0")
     if digit == "*":
         return _repeat(_meaning(state, "repeter"), context)
+    if digit == "#" and _prompt(context, "keypad_menu_more"):
+        more = _prompt(context, "keypad_menu_more")
+        return _say(_meaning(state, None), context, more, phase="keypad")
     if state.phase == "confirm" and digit in ("1", "2"):
         if digit == "1":
             return _confirmed(_meaning(state, "oui"), context)
@@ -407,10 +414,15 @@ def _heard(state: DialogState, event: Heard, context: DialogContext) -> Step:
             return _confirmed(state, context)
         if intent == "non":
             return _declined(state, context)
+    if state.phase == "anything_else" and state.rest:
+        rest = _rest(state, understood, context)
+        if rest is not None:
+            return rest
     if state.phase == "anything_else" and state.pending_intent is not None:
         follow = _follow_up(state, understood, context)
         if follow is not None:
             return follow
+    state = replace(state, rest="")  # another request: the rest of that answer is dropped
     if state.phase == "anything_else":
         if intent in ("non", "au_revoir"):
             return _goodbye(state, context)
@@ -596,14 +608,51 @@ def _answer(
     if when:
         text = f"{when} {text}"
     sms = render(answer.sms, context.line, context.service, slots, live) if answer.sms else None
-    follow = _prompt(context, "anything_else")
+    first, rest = _for_the_ear(text)
+    follow = _prompt(context, "more_offer") if rest else ""
+    follow = follow or _prompt(context, "anything_else")
     return _say(
-        replace(state, last_sms=sms),
+        replace(
+            state, last_sms=sms, rest=rest if follow != _prompt(context, "anything_else") else ""
+        ),
         context,
-        f"{text} {follow}",
+        f"{first} {follow}",
         phase="anything_else",
         asking_slot=None,
     )
+
+
+def _for_the_ear(text: str) -> tuple[str, str]:
+    """A long answer cut after its first sentences (the key fact comes first): what is
+    said now, and what is offered after (« Voulez-vous la suite ? »)."""
+    sentences = _SENTENCE_END.split(text.strip())
+    if len(text.split()) <= ANSWER_WORDS:
+        return text, ""
+    said: list[str] = []
+    for sentence in sentences:
+        words = len(" ".join([*said, sentence]).split())
+        # A short opening (« La piscine se trouve avenue du Stade. ») keeps its next
+        # sentence, which carries the fact asked for (its hours).
+        short_opening = len(said) == 1 and len(said[0].split()) < 15 and words <= ANSWER_WORDS + 4
+        if said and words > ANSWER_WORDS - 6 and not short_opening:
+            break
+        said.append(sentence)
+    rest = sentences[len(said) :]
+    return " ".join(said), " ".join(rest)
+
+
+def _rest(state: DialogState, understood: Understanding, context: DialogContext) -> Step | None:
+    """The answer to « Voulez-vous la suite ? »: the rest, or on to something else."""
+    if understood.intent == "oui":
+        state = _meaning(state, "oui", understood.confidence)
+        said, rest = _for_the_ear(state.rest)
+        follow = _prompt(context, "more_offer" if rest else "anything_else")
+        return _say(replace(state, rest=rest), context, f"{said} {follow}", phase="anything_else")
+    if understood.intent in ("non", "au_revoir"):
+        # « non (merci) »: the caller has what they needed.
+        state = _meaning(state, understood.intent, understood.confidence)
+        return _goodbye(replace(state, rest=""), context)
+    return None
 
 
 def _opening_now(state: DialogState, slots: dict[str, str], context: DialogContext) -> str:
