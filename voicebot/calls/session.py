@@ -331,7 +331,12 @@ class CallSession:
         elif isinstance(event, Keypad):
             self.record.turns.append(Turn("caller", f"[touche {event.digit}]"))
             await self.speaker.stop()  # a key always interrupts, at once
-        self.state, actions = step(self.state, event, self.context)
+        if isinstance(event, Heard):
+            # Understanding the n-best list is CPU work: off the event loop, so other
+            # calls' audio keeps flowing meanwhile.
+            self.state, actions = await asyncio.to_thread(step, self.state, event, self.context)
+        else:
+            self.state, actions = step(self.state, event, self.context)
         if isinstance(event, Heard | Keypad) and self.record.turns:
             self._annotate_caller_turn()
             self._publish(self.record.turns[-1])
@@ -439,11 +444,11 @@ class CallSession:
         slot = self._asked_slot()
         if slot is not None:
             spelling = slot.kind == "dossier"
-        kind = ending(text, self._complete(text), spelling)
+        kind = ending(text, await asyncio.to_thread(self._complete, text), spelling)
         if kind is Ending.COMPLETE and text != self._speculated:
             # The turn will likely end on these words: render the reply's start meanwhile.
             self._speculated = text
-            _, actions = step(self.state, Heard(text), self.context)
+            _, actions = await asyncio.to_thread(step, self.state, Heard(text), self.context)
             speak = next((a for a in actions if isinstance(a, Speak)), None)
             if speak is not None:
                 self.speaker.prefetch(speak.text, speak.speed)
