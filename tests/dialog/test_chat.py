@@ -74,7 +74,7 @@ def test_chat_live_feed_down(tmp_path: Path) -> None:
 
 def test_chat_on_a_holiday_has_no_agent() -> None:
     out = chat(["0", "0"], at="2026-12-25T10:00")  # offered to go on, then asked again
-    assert "ne sont pas disponibles" in out and "continuer à vous renseigner" in out
+    assert "ne sont pas disponibles" in out and "je peux vous renseigner" in out
     assert "[fin de l'appel : closed]" in out
 
 

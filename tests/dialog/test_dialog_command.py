@@ -302,3 +302,9 @@ def test_conversation(conversation_set: list[dict[str, Any]], index: int) -> Non
     assert {k: result["slots"].get(k) for k in expect["slots"]} == expect["slots"]
     assert result["sms"] == [] and result["appointment"] is None
     assert not any(SMS_CLAIM.search(text) for text in result["bot"])
+    said = " ".join(result["bot"])
+    for fact in expect.get("says", []):
+        assert fact in said, (fact, result["bot"])
+    # For the ear: the greeting (with the closed-hours notice) and every later utterance.
+    lengths = [len(re.findall(r"[\w'-]+", text)) for text in result["bot"]]
+    assert lengths[0] <= 70 and all(n <= 60 for n in lengths[1:]), lengths

@@ -206,7 +206,7 @@ def test_closed_hours_path(understander: Understander) -> None:
     actions = call.send(Keypad("0"))
     assert not of(actions, HandOver) and not of(actions, HangUp)
     text = spoken(actions)  # nobody now: when they answer, and the bot goes on helping
-    assert "Aucun agent n'est disponible" in text and "continuer à vous renseigner" in text
+    assert "Aucun agent n'est disponible" in text and "je peux vous renseigner" in text
     assert of(actions, Listen) and call.state.phase == "open"
     actions = call.send(Keypad("0"))  # asked again: the call ends, on the same hours
     hang = of(actions, HangUp)
@@ -225,7 +225,7 @@ def test_a_person_asked_for_out_of_hours_leaves_the_bot_to_go_on(
 ) -> None:
     call = Call(understander, now=CLOSED)
     actions = call.say("passez moi un conseiller")
-    assert not of(actions, HangUp) and "continuer à vous renseigner" in spoken(actions)
+    assert not of(actions, HangUp) and "je peux vous renseigner" in spoken(actions)
     actions = call.say(after)
     assert call.state.outcome == outcome
     assert ("piscine" in spoken(actions).lower()) is answered
