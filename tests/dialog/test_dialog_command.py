@@ -252,13 +252,7 @@ def test_chat_and_dialog_say_the_same(
 # ---------------------------------------------------------------- the conversation set
 CALLS = HERE / "calls.jsonl"
 SET = [json.loads(line) for line in CALLS.read_text("utf-8").splitlines() if line.strip()]
-KNOWN_FAILURES = {
-    "poubelles_jaunes": "« poubelles jaunes » (the yellow bin) is recycling: the vocabulary "
-    "knows « poubelle jaune » but not its plural, so « poubelles » (ordures) wins",
-    "velo_station_inconnue": "two unknown station names should end in a hand-over "
-    "(slot_not_understood); the retry count is reset by each answer, so the bot asks "
-    "for the station again and again",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -142,6 +142,8 @@ class DialogState:
     """When the call began (the moment « aujourd'hui », « ce soir » refer to)."""
     person_unavailable: bool = False
     rest: str = ""
+    station_misses: int = 0
+    """Station names the live feed did not know, in this call."""
     """The part of the last answer not said yet, offered with « Voulez-vous la suite ? »."""
     """The caller asked for a person when none was available, and was offered to go on."""
 
@@ -582,12 +584,14 @@ def _live(state: DialogState, event: LiveData, context: DialogContext) -> Step:
         text = _prompt(context, "live_data_down") + " " + _prompt(context, "anything_else")
         return _say(state, context, text, phase="anything_else")
     if event.station is None or event.bikes is None:  # no station by that name
-        if state.slot_retries >= 1:
+        # Counted apart from the slot retries, which each new answer resets: a second
+        # unknown name goes to an agent instead of the question coming round again.
+        if state.station_misses >= 1:
             return _hand_over(state, context, "slot_not_understood")
         slots = {k: v for k, v in state.slots.items() if k != "station"}
         state = replace(state, pending_slots=tuple(slots.items()))
         new, actions = _ask_slot(state, "station", context)
-        return replace(new, slot_retries=state.slot_retries + 1), actions
+        return replace(new, station_misses=state.station_misses + 1), actions
     slots = {**state.slots, "station": event.station}
     live = {"bikes": str(event.bikes), "docks": str(event.docks or 0)}
     return _answer(replace(state, pending_slots=tuple(slots.items())), intent, slots, context, live)
