@@ -86,7 +86,8 @@ class IntentMatcher:
         size = len(self.intent_ids)
         self._vote: dict[str, npt.NDArray[np.float64]] = {}
         self._info: dict[str, float] = {}
-        for word in set(counts) | set(synonym_counts):
+        # Sorted: the fuzzy lookup breaks ties by order, which must not depend on hashing.
+        for word in sorted(set(counts) | set(synonym_counts)):
             vector = np.zeros(size)
             for owner, count in counts.get(word, Counter()).items():
                 vector[owner] += count / sizes[owner]

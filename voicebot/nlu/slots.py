@@ -24,8 +24,11 @@ STREET_TYPES = frozenset(
 )
 _ADDRESS_STOP = frozenset(
     "il elle qui depuis y a et mais est sont devant pres a cote en face car parce voila merci "
-    "svp sil hier".split()
+    "svp sil hier ne n marche marchent fonctionne fonctionnent plus pas est eteint eteints "
+    "clignote tombe casse cassee bouche bouchee ce cette ces".split()
 )
+_STREET_OWNER = frozenset("ma mon notre votre leur cette".split())
+"""« ma rue », « notre quartier »: a street named by whose it is, not by its name."""
 _DOSSIER_TOKEN = re.compile(r"^([a-z]{2})(\d{4})$")
 FUZZY_SLOT_CUTOFF = 88.0
 
@@ -130,10 +133,11 @@ class SlotExtractor:
     def _free_text(self, raw: str, vocabulary: dict[str, str]) -> str | None:
         """A reason in the caller's words: what follows "pour", or a term the line knows."""
         words = [w for w in re.split(r"[^\w'-]+", raw.lower()) if w]
-        if "pour" in words:
-            after = words[words.index("pour") + 1 :][:6]
-            if after:
-                return " ".join(after)
+        for marker in ("pour", "avec"):  # « pour mon mariage », « avec monsieur le maire »
+            if marker in words:
+                after = words[words.index(marker) + 1 :][:6]
+                if after:
+                    return " ".join(after)
         for slot, canonical in vocabulary.items():
             other = self.line.slots.get(slot)
             if other is not None:
@@ -238,6 +242,8 @@ def parse_month(tokens: Sequence[str], today: date) -> int | None:
 def parse_address(tokens: Sequence[str]) -> str | None:
     for index, token in enumerate(tokens):
         if token not in STREET_TYPES:
+            continue
+        if index > 0 and tokens[index - 1] in _STREET_OWNER:
             continue
         start = index - 1 if index > 0 and tokens[index - 1].isdigit() else index
         end = index + 1
