@@ -108,6 +108,8 @@ INTERRUPT_AFTER_S = 1.5
 MISSED_BARGE_IN_S = 1.5
 FALSE_BARGE_IN_S = 1.0
 """A flush with no caller speech in this long before it is a false barge-in."""
+RECORD_TIMEOUT_S = 10.0
+"""Longest wait for the server to write a finished call."""
 TRANSCRIPT_AFTER_S = 3.0
 """Caller turns recorded up to this long after the speech ended belong to it."""
 PAUSE_S = 0.7
@@ -218,6 +220,8 @@ class CallResult:
     barge_in_ms: float | None = None
     missed_barge_in: bool = False
     error: str | None = None
+    server_stopped: str | None = None
+    """The server died under this call (its exit and last log lines)."""
 
 
 # ---------------------------------------------------------------- caller speech
@@ -255,7 +259,7 @@ def espeak_pcm(text: str) -> bytes:
 
 
 async def make_corpus(voice: Path) -> Corpus:
-    """Every sentence in both voices' turn, at 8 kHz (blocking work in threads)."""
+    """Every sentence, said by the two voices in turn, at 8 kHz (blocking work in threads)."""
     from voicebot.executor import EnginePool
     from voicebot.tts.base import render
     from voicebot.tts.piper import PiperSynthesizer
@@ -546,7 +550,7 @@ def attach_turns(result: CallResult, caller_turns: list[tuple[float, str]], offs
 
 
 async def stored_caller_turns(store: Store, call_id: str) -> list[tuple[float, str]]:
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + RECORD_TIMEOUT_S
     while time.monotonic() < deadline:
         detail = await asyncio.to_thread(store.call_detail, call_id)
         if detail is not None and detail.summary.ended_at is not None:
@@ -582,7 +586,7 @@ class Figures:
             if turn.reply_ms is not None:
                 self.eos_to_audio_ms.append(turn.reply_ms)
             reference = references.get(turn.key)
-            if reference:
+            if reference and result.server_stopped is None:  # no record of a crashed call
                 self.word_errors += min(
                     len(reference), Levenshtein.distance(reference, turn.transcript.split())
                 )
@@ -705,6 +709,63 @@ def _machine() -> str:
     )
 
 
+class BenchServer:
+    """The `voicebot serve` of one detector, started again if it stops under a call."""
+
+    def __init__(self, vad: str, prompts: Path, database: Path, models: tuple[Path, Path]) -> None:
+        self.vad = vad
+        self.prompts = prompts
+        self.database = database
+        self.models = models
+        self.password = secrets.token_hex(8)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+        self.logs: list[Path] = []
+        self._kept: set[Path] = set()
+        self.detector: dict[str, Any] = {}
+
+    async def start(self) -> None:
+        self.process, self.url, log, self.detector = await asyncio.to_thread(
+            start_server, self.password, self.vad, self.prompts, self.database, *self.models
+        )
+        self.logs.append(log)
+        # One call first, not counted: the 8 kHz recogniser and prompts are made for it.
+        warm = SimulatedCall(
+            self.url,
+            USERNAME,
+            self.password,
+            call_id=f"turns-{self.vad}-warm-{len(self.logs)}",
+            fmt=FORMAT,
+        )
+        async with warm:
+            await warm.start_media()
+            try:
+                await warm.wait_heard(1000, timeout=GREETING_TIMEOUT_S)
+            except TimeoutError:
+                raise EngineError(
+                    f"le serveur de test ({self.vad}) ne dit pas l'accueil", hint=f"voir {log}"
+                ) from None
+
+    def stopped(self) -> str | None:
+        """Why the server is gone (the last lines of its log), or None while it runs."""
+        if self.process is None or self.process.poll() is None:
+            return None
+        self._kept.add(self.logs[-1])
+        lines = self.logs[-1].read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        return f"code {self.process.returncode} : " + " | ".join(lines[-2:])
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                await asyncio.to_thread(self.process.wait, 30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        for log in self.logs:
+            if log not in self._kept and log.exists() and log.stat().st_size == 0:
+                log.unlink()  # nothing was logged: nothing to keep
+
+
 async def run_vad(
     vad: str,
     conditions: list[str],
@@ -718,48 +779,49 @@ async def run_vad(
 ) -> list[CallResult]:
     from voicebot.store import Store
 
-    password = secrets.token_hex(8)
     database = folder / f"bench-{vad}.db"
-    process, url, log, detector = await asyncio.to_thread(
-        start_server, password, vad, prompts, database, *models
-    )
-    engine = detector.get("engine")
-    if engine is not None and engine != vad:
-        notes.append(
-            f"le serveur « {vad} » détecte la parole avec « {engine} » "
-            f"({detector.get('problem') or '?'}) : ses chiffres sont ceux de « {engine} »"
-        )
-        _progress(f"attention : {notes[-1]}")
+    server = BenchServer(vad, prompts, database, models)
     results: list[CallResult] = []
-    store = await asyncio.to_thread(Store.open, f"sqlite:///{database}")
     try:
-        # One call first, not counted: the 8 kHz recogniser and prompts are made for it.
-        warm = SimulatedCall(url, USERNAME, password, call_id=f"turns-{vad}-warm", fmt=FORMAT)
-        async with warm:
-            await warm.start_media()
-            try:
-                await warm.wait_heard(1000, timeout=GREETING_TIMEOUT_S)
-            except TimeoutError:
-                raise EngineError(
-                    f"le serveur de test ({vad}) ne dit pas l'accueil", hint=f"voir {log}"
-                ) from None
-        for name in conditions:
-            for index in range(calls_per_condition):
-                offset = time.time() - time.monotonic()
-                result = await one_call(url, password, vad, CONDITIONS[name], index, corpus, quick)
-                attach_turns(result, await stored_caller_turns(store, result.call_id), offset)
-                results.append(result)
-                _progress(_call_progress(result))
-                await asyncio.sleep(0.3)
-    finally:
-        await asyncio.to_thread(store.close)
-        process.terminate()
+        await server.start()
+        engine = server.detector.get("engine")
+        if engine is not None and engine != vad:
+            notes.append(
+                f"le serveur « {vad} » détecte la parole avec « {engine} » "
+                f"({server.detector.get('problem') or '?'}) : ses chiffres sont ceux de "
+                f"« {engine} »"
+            )
+            _progress(f"attention : {notes[-1]}")
+        store = await asyncio.to_thread(Store.open, f"sqlite:///{database}")
         try:
-            await asyncio.to_thread(process.wait, 30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if log.stat().st_size == 0:
-            log.unlink()  # nothing was logged: nothing to keep
+            for name in conditions:
+                for index in range(calls_per_condition):
+                    offset = time.time() - time.monotonic()
+                    result = await one_call(
+                        server.url, server.password, vad, CONDITIONS[name], index, corpus, quick
+                    )
+                    # The record is written once the call is over: a server that dies
+                    # as it closes the call (giving its recogniser back) never writes it.
+                    turns = await stored_caller_turns(store, result.call_id)
+                    stopped = server.stopped()
+                    if stopped is None:
+                        attach_turns(result, turns, offset)
+                    else:
+                        result.server_stopped = stopped
+                        notes.append(
+                            f"le serveur {vad} s'est arrêté pendant {result.call_id} "
+                            f"({stopped}) ; journal {server.logs[-1]}"
+                        )
+                    results.append(result)
+                    _progress(_call_progress(result))
+                    if stopped is not None:
+                        _progress(f"attention : {notes[-1]} ; nouveau démarrage")
+                        await server.start()
+                    await asyncio.sleep(0.3)
+        finally:
+            await asyncio.to_thread(store.close)
+    finally:
+        await server.stop()
     return results
 
 
@@ -775,7 +837,9 @@ def _call_progress(result: CallResult) -> str:
         parts.append("interruption manquée")
     if result.false_barge_ins:
         parts.append(f"{result.false_barge_ins} faux BI")
-    if result.error:
+    if result.server_stopped:
+        parts.append("le serveur s'est arrêté")
+    elif result.error:
         parts.append(f"erreur : {result.error}")
     return " ; ".join(parts)
 
