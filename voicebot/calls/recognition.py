@@ -57,6 +57,10 @@ class Recognition:
         self._queue: asyncio.Queue[_Audio | _Close] = asyncio.Queue(maxsize=QUEUE_FRAMES)
         self._recognizer: VoskRecognizer | None = None
         self._grammar: tuple[str, ...] | None = None
+        self._applied: tuple[str, ...] | None = None
+        """The grammar the recogniser has (None: open vocabulary, as a new one has)."""
+        self._mid_utterance = False
+        """Audio was decoded since the last final result."""
         self._finals: list[Transcript] = []
         self._partial = ""
         self._dropped_logged = False
@@ -86,19 +90,25 @@ class Recognition:
         return self._grammar
 
     async def set_grammar(self, grammar: tuple[str, ...] | None) -> None:
-        if grammar == self._grammar:
-            return
+        """The vocabulary for what the caller says next. Kaldi aborts the whole process on
+        a grammar change while an utterance is being decoded, so mid-utterance (the caller
+        talking over the prompt that asks the question) it applies once that one ends."""
         self._grammar = grammar
-        if self._recognizer is not None:
-            await self._recognizer.set_grammar(grammar)
+        if self._recognizer is not None and not self._mid_utterance:
+            await self._apply_grammar(self._recognizer)
+
+    async def _apply_grammar(self, recognizer: VoskRecognizer) -> None:
+        if self._applied != self._grammar:
+            await recognizer.set_grammar(self._grammar)
+            self._applied = self._grammar
 
     async def run(self) -> None:
         """Acquire a recogniser (a warm one at once, else while the greeting plays), then
         decode what the input stage queues until the call ends."""
         try:
             recognizer = await self.pool.acquire()
-            if self._grammar is not None:
-                await recognizer.set_grammar(self._grammar)
+            self._applied = recognizer.grammar  # a recycled one keeps its last vocabulary
+            await self._apply_grammar(recognizer)
         except VoicebotError as exc:
             self._on_result(StageFailed("asr", str(exc)))
             return
@@ -133,7 +143,10 @@ class Recognition:
     async def _decode(self, recognizer: VoskRecognizer, frames: list[AudioFrame]) -> None:
         if not frames:
             return
+        if not self._mid_utterance:
+            await self._apply_grammar(recognizer)  # a change deferred during the last one
         batch = AudioFrame(b"".join(f.pcm for f in frames), frames[0].sample_rate_hz)
+        self._mid_utterance = True
         result = await recognizer.accept(batch)
         if result.is_final:
             # Vosk found an endpoint of its own inside the turn: keep that part.
@@ -148,6 +161,8 @@ class Recognition:
 
     async def _end(self, recognizer: VoskRecognizer, keep: bool) -> None:
         final = await recognizer.finish()
+        self._mid_utterance = False
+        await self._apply_grammar(recognizer)
         parts, self._finals, self._partial = [*self._finals, final], [], ""
         self.busy = not self._queue.empty()
         if not keep:
