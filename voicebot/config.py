@@ -119,10 +119,11 @@ class Settings(BaseSettings):
         description="Parole soutenue qui interrompt un message (une toux ne l'interrompt pas).",
     )
     turn_end_short_ms: int = Field(
-        default=280,
+        default=200,
         ge=100,
         le=2000,
-        description="Silence qui termine le tour quand la demande entendue est complète.",
+        description="Silence qui termine le tour quand la demande entendue est complète "
+        "(la détection de parole y ajoute environ 70 ms).",
     )
     turn_end_ms: int = Field(
         default=800, ge=200, le=3000, description="Silence qui termine un tour ordinaire."

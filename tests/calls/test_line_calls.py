@@ -3,12 +3,17 @@ real endpoint, G.711 on the line, the shipped models and the trained voice detec
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
-from tests.calls.conftest import RunningServer
+from tests.calls.conftest import PASSWORD, RunningServer, running
 from tests.calls.test_endpoint import finished
 from tests.conftest import espeak_speech
 from voicebot.calls.simulator import LineConditions
+from voicebot.calls.turns import TurnSettings
+from voicebot.config import PROJECT_ROOT, load_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -52,3 +57,41 @@ async def test_a_caller_in_street_noise_is_heard_whole_and_answered(
     assert len(caller_turns) == 1 and len(caller_turns[0].text.split()) >= 2, record.turns
     assert answered is not None and answered > spoke_at  # not before the caller finished
     assert len([t for t in record.turns if t.speaker == "bot"]) == 2
+
+
+async def test_a_complete_request_ends_the_turn_on_a_short_silence(
+    korean_model_dir: Path, joe_voice_path: Path, tmp_path: Path
+) -> None:
+    """The content knows what the (Korean) recogniser makes of this sentence: once the
+    partial transcript is that request, the turn ends after the short wait, on the
+    partial's words, and the answer is the request's. An unknown sentence waits longer."""
+    prompts = tmp_path / "prompts"
+    shutil.copytree(PROJECT_ROOT / "prompts", prompts)
+    (prompts / "mairie" / "learned.yaml").write_text(
+        "examples:\n  horaires:\n    - 라디오 음악\n", encoding="utf-8"
+    )
+    settings = load_settings(
+        asr_model=str(korean_model_dir),
+        tts_voice=str(joe_voice_path),
+        tts_phonemizer_voice="fr",
+        media_password=PASSWORD,
+        prompts_dir=prompts,
+    )
+    async with running(settings) as server:
+        latencies = []
+        for call_id, text in (("complete", "라디오 음악"), ("open", "안녕하세요")):
+            async with server.call(call_id) as call:
+                await call.start_media()
+                assert await call.wait_bot_done(quiet_s=1.0, timeout=40.0)
+                await call.say(espeak_speech(text, "ko", 16000).pcm)
+                await call.wait_heard(call.heard_ms() + 1000, timeout=20.0)
+            record = await finished(server, call_id)
+            reply = next(t for t in record.turns[1:] if t.speaker == "bot")
+            assert reply.latency_ms is not None
+            latencies.append(reply.latency_ms)
+            if call_id == "complete":
+                assert record.intents == ["horaires"], record.turns
+    # Compared within the run (the machine's load shifts both): the waits differ by 600 ms.
+    waits = TurnSettings()
+    assert latencies[1] > waits.end_ms, latencies
+    assert latencies[0] < latencies[1] - (waits.end_ms - waits.end_short_ms) / 2, latencies

@@ -66,8 +66,8 @@ def test_words_confirm_before_the_voicing_does() -> None:
 @pytest.mark.parametrize(
     ("kind", "silence_ms", "ends"),
     [
-        (Ending.COMPLETE, 260, False),
-        (Ending.COMPLETE, 280, True),
+        (Ending.COMPLETE, 180, False),
+        (Ending.COMPLETE, 200, True),
         (Ending.OPEN, 700, False),
         (Ending.OPEN, 800, True),
         (Ending.HANGING, 1100, False),
@@ -115,4 +115,4 @@ def test_how_the_words_end(partial: str, complete: bool, spelling: bool, expecte
 
 def test_every_ending_has_its_own_wait() -> None:
     waits = [end_wait_ms(kind, SETTINGS) for kind in (Ending.COMPLETE, Ending.OPEN, Ending.HANGING)]
-    assert waits == [280, 800, 1200]
+    assert waits == [200, 800, 1200]

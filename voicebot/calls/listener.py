@@ -119,6 +119,11 @@ class Listener:
             self._stop_feeding(keep=False)
         elif event is TurnEvent.ENDED:
             self._stop_feeding(keep=True)
+            log.debug(
+                "call %s: turn ended after %d ms of silence",
+                self.call_id,
+                self.turns.wait_ms_at_end,
+            )
             quiet_s = self.turns.wait_ms_at_end / 1000.0
             await self._on_turn_end(time.monotonic() - quiet_s)
 

@@ -46,7 +46,7 @@ class Recognition:
         call_id: str,
         pool: RecognizerPool,
         on_result: Callable[[Event], None],
-        on_words: Callable[[str], Awaitable[None]],
+        on_words: Callable[[str], Awaitable[bool]],
         decode_tail_ms: int = 200,
     ) -> None:
         self.call_id = call_id
@@ -63,6 +63,8 @@ class Recognition:
         """Audio was decoded since the last final result."""
         self._finals: list[Transcript] = []
         self._partial = ""
+        self._partial_complete = False
+        """The conductor found the latest partial a complete request."""
         self._dropped_logged = False
         self.busy = False
         """A turn's audio is queued or being decoded (no silence timeout then)."""
@@ -157,13 +159,20 @@ class Recognition:
             text = " ".join([*(f.text for f in self._finals), result.text]).strip()
         if text and text != self._partial:
             self._partial = text
-            await self._on_words(text)
+            self._partial_complete = await self._on_words(text)
 
     async def _end(self, recognizer: VoskRecognizer, keep: bool) -> None:
+        if keep and self._partial and self._partial_complete:
+            # The turn ended because these words already make a complete request: they
+            # are the turn. The final decode (a lattice pass, 0.1 to 0.4 s here) only
+            # resets the stream, while the reply is under way.
+            self._on_result(Heard(self._partial, ((self._partial, 1.0),)))
+            keep = False
         final = await recognizer.finish()
         self._mid_utterance = False
         await self._apply_grammar(recognizer)
         parts, self._finals, self._partial = [*self._finals, final], [], ""
+        self._partial_complete = False
         self.busy = not self._queue.empty()
         if not keep:
             return

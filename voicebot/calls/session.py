@@ -438,13 +438,15 @@ class CallSession:
     async def _turn_ended(self, speech_ended_at: float) -> None:
         self._speech_ended_at = speech_ended_at
 
-    async def _words(self, text: str) -> None:
-        """A partial transcript: how it ends tells the turn detector how long to wait."""
+    async def _words(self, text: str) -> bool:
+        """A partial transcript: how it ends tells the turn detector how long to wait.
+        True when it is a complete request (the turn may end on it)."""
         spelling = False
         slot = self._asked_slot()
         if slot is not None:
             spelling = slot.kind == "dossier"
         kind = ending(text, await asyncio.to_thread(self._complete, text), spelling)
+        log.debug("call %s: partial %r ends %s", self.call_id, text, kind.value)
         if kind is Ending.COMPLETE and text != self._speculated:
             # The turn will likely end on these words: render the reply's start meanwhile.
             self._speculated = text
@@ -453,6 +455,7 @@ class CallSession:
             if speak is not None:
                 self.speaker.prefetch(speak.text, speak.speed)
         await self.listener.words(kind)
+        return kind is Ending.COMPLETE
 
     def _asked_slot(self) -> Slot | None:
         name = self.state.asking_slot

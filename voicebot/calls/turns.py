@@ -42,7 +42,7 @@ class TurnSettings:
     """Voiced time within a candidate that confirms caller speech (barge-in)."""
     drop_ms: int = 300
     """Quiet that drops a candidate not yet confirmed."""
-    end_short_ms: int = 280
+    end_short_ms: int = 200
     """Silence that ends a turn whose words already make a complete request."""
     end_ms: int = 800
     """Silence that ends any other turn."""
