@@ -48,10 +48,12 @@ Piper voice draws its prosody at random: its sentences differ slightly from one
 run to the next (within a run every condition hears the same audio), and so
 may their transcripts.
 
-A call lasts about 40 s (an 18 s greeting, a reply of 15 to 25 s): the default
-48 calls take about half an hour per detector. ``--quick`` (for trying the
-bench, not for figures) shortens the greeting and listens to each reply for
-2 s only, so the echo of long prompts is heard much less.
+A call lasts about half a minute (the greeting, the request, a reply of up to
+about fifty words): the default 17 conditions x 3 calls take some 25 minutes
+per detector on two cores. ``--quick`` (for trying the bench, not for figures)
+shortens the greeting and listens to each reply for 2 s only, so the echo of
+long prompts is heard much less. A server that dies under a call is named and
+started again; the bench goes on.
 """
 
 from __future__ import annotations
