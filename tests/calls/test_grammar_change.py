@@ -54,3 +54,27 @@ async def test_a_key_pressed_while_talking_changes_the_grammar_safely(bot: Bot) 
             assert call.closed_at is None
     finally:
         await asyncio.to_thread(bot.stop)
+
+
+async def test_a_call_ending_while_the_caller_talks_after_a_grammar_question(bot: Bot) -> None:
+    """The recogniser goes back to the pool with audio in hand and a grammar set: the
+    pool resets it before clearing the grammar, and the next call gets it safely."""
+    await asyncio.to_thread(bot.start)
+    try:
+        url = f"ws://127.0.0.1:{bot.port}/media"
+        speech = espeak_speech("라디오 음악 전화 번호 라디오 음악 전화 번호", "ko", 16000).pcm
+        for number in range(3):
+            async with SimulatedCall(url, "asterisk", PASSWORD, call_id=f"pool-{number}") as call:
+                await call.start_media()
+                await call.wait_heard(500)
+                await call.dtmf("2")  # « carte ou passeport ? »: a grammar is set
+                await call.wait_heard(call.heard_ms() + 1500)
+                talking = asyncio.create_task(call.say(speech))
+                await asyncio.sleep(0.8)  # hang up mid-sentence
+            talking.cancel()
+            await asyncio.sleep(1.0)
+            assert bot.process is not None and bot.process.poll() is None, bot.log.read_text()[
+                -2000:
+            ]
+    finally:
+        await asyncio.to_thread(bot.stop)

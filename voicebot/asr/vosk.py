@@ -245,7 +245,9 @@ class RecognizerPool:
         if recognizer.audio_decoded_s > self.max_audio_s or len(self._idle) >= self.max_idle:
             self.retired += 1
             return
+        # Reset first: Kaldi aborts the process on a grammar change to a recogniser that
+        # is still running (a call that ended while the caller spoke).
+        await recognizer.reset()
         if recognizer.grammar is not None:
             await recognizer.set_grammar(None)
-        await recognizer.reset()
         self._idle.append(recognizer)
