@@ -35,7 +35,8 @@ here is a KOREAN Vosk model: French speech comes out as Korean words, which the
 understanding cannot know. Turn-taking depends on understanding (a turn may end
 sooner when the partial transcript is a complete request), so before the
 servers start, each bench sentence is transcribed offline (its clean audio
-through G.711 and the same model), and that transcript is added, in the
+through G.711 and the same model), and that transcript, with the last partial
+one when it differs (a turn's end is decided on the partial), is added, in the
 content copy only, as an example phrase of the sentence's intent
 (``learned.yaml``, as the console would add it). A warning is printed when the
 understanding does not then map the transcript to that intent. Cues a French
@@ -199,6 +200,9 @@ class Corpus:
     """The pause sentence said by Piper, then by espeak-ng."""
     transcripts: dict[str, str] = field(default_factory=dict)
     """Offline transcript of each sentence, by key."""
+    partials: dict[str, str] = field(default_factory=dict)
+    """The last partial transcript once all its audio is decoded (what a call's turn
+    ending decides on), by key, when it differs from the final one."""
 
 
 @dataclass
@@ -301,10 +305,18 @@ async def transcribe(corpus: Corpus, model_dir: Path) -> None:
         model = await asyncio.to_thread(VoskModel.load, model_dir)
         silence = b"\x00\x00" * int(0.3 * RATE_HZ)
         recognizer = VoskRecognizer(model, pool, RATE_HZ)
+        step = RATE_HZ // 10 * 2  # 100 ms at a time, as a call's decoding goes
         for spoken in corpus.sentences:
             line = ulaw_decode(ulaw_encode(silence + spoken.pcm + silence))
-            await recognizer.accept(AudioFrame(line, RATE_HZ))
-            corpus.transcripts[spoken.key] = (await recognizer.finish()).text
+            partial = ""
+            for start in range(0, len(line), step):
+                heard = await recognizer.accept(AudioFrame(line[start : start + step], RATE_HZ))
+                if not heard.is_final and heard.text:
+                    partial = heard.text
+            final = (await recognizer.finish()).text
+            corpus.transcripts[spoken.key] = final
+            if partial and partial != final:
+                corpus.partials[spoken.key] = partial
             await recognizer.reset()  # as a recogniser is given back between calls
     finally:
         pool.shutdown()
@@ -340,8 +352,9 @@ def content_copy(source: Path, target: Path, corpus: Corpus, quick: bool) -> lis
             warnings.append(f"« {spoken.text} » ({spoken.engine}) : aucune transcription")
             continue
         phrases = examples.setdefault(by_text[spoken.text], [])
-        if transcript not in phrases:
-            phrases.append(transcript)
+        for heard in (transcript, corpus.partials.get(spoken.key, "")):
+            if heard and heard not in phrases:
+                phrases.append(heard)
     learned_path.write_text(yaml.safe_dump(learned, allow_unicode=True), encoding="utf-8")
     return warnings + _check_understanding(target, corpus)
 
