@@ -530,7 +530,8 @@ def every_answer(understander: Understander) -> list[tuple[str, str, dict[str, s
 def test_every_answer_is_said_for_the_ear(understander: Understander) -> None:
     """At most about 50 words at once (60 when a short opening keeps the fact that follows
     it); the rest comes on « oui », piece by piece, and all of it is said in the end."""
-    from voicebot.dialog.policy import _answer, _for_the_ear
+    from voicebot.dialog.policy import _answer
+    from voicebot.dialog.render import render
 
     longest = 0
     for line_id, intent_id, slots in every_answer(understander):
@@ -544,9 +545,22 @@ def test_every_answer_is_said_for_the_ear(understander: Understander) -> None:
         longest = max(longest, *(len(piece.split()) for piece in pieces))
         whole = intent.answer_for(slots)
         assert whole is not None
-        first, _ = _for_the_ear(pieces[0])
-        assert pieces[0].split()[0] in whole.text or pieces[0].startswith(first)
+        offers = (call.prompt("more_offer"), call.prompt("anything_else"))
+        said = " ".join(
+            piece.removesuffix(offers[0]).removesuffix(offers[1]).strip() for piece in pieces
+        )
+        text = render(whole.text, call.context.line, call.context.service, slots)
+        assert said == text, (line_id, intent_id, slots)  # every word, in order
     assert longest <= 60
+
+
+def test_content_without_the_offer_says_an_answer_whole(understander: Understander) -> None:
+    call = Call(understander)
+    prompts = {k: v for k, v in call.context.line.prompts.items() if k != "more_offer"}
+    call.context = replace(call.context, line=replace(call.context.line, prompts=prompts))
+    text = spoken(call.say("je voudrais renouveler mon passeport"))
+    assert "86 euros" in text and text.endswith(call.prompt("anything_else"))
+    assert call.state.rest == ""
 
 
 @pytest.mark.parametrize("line", ["mairie", "rh"])

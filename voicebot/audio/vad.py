@@ -21,14 +21,12 @@ import math
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from voicebot.audio.frame import AudioFrame
 from voicebot.errors import ModelError
-
-VadKind = Literal["silero", "energy"]
 
 SILENCE_DBFS = -90.0
 SILERO_PACKAGE = "silero_vad"

@@ -47,13 +47,11 @@ class Recognition:
         pool: RecognizerPool,
         on_result: Callable[[Event], None],
         on_words: Callable[[str], Awaitable[bool]],
-        decode_tail_ms: int = 200,
     ) -> None:
         self.call_id = call_id
         self.pool = pool
         self._on_result = on_result
         self._on_words = on_words
-        self.decode_tail_ms = decode_tail_ms
         self._queue: asyncio.Queue[_Audio | _Close] = asyncio.Queue(maxsize=QUEUE_FRAMES)
         self._recognizer: VoskRecognizer | None = None
         self._grammar: tuple[str, ...] | None = None

@@ -613,12 +613,11 @@ def _answer(
         text = f"{when} {text}"
     sms = render(answer.sms, context.line, context.service, slots, live) if answer.sms else None
     first, rest = _for_the_ear(text)
-    follow = _prompt(context, "more_offer") if rest else ""
-    follow = follow or _prompt(context, "anything_else")
+    if not _prompt(context, "more_offer"):
+        first, rest = text, ""  # content without the offer: the answer is said whole
+    follow = _prompt(context, "more_offer" if rest else "anything_else")
     return _say(
-        replace(
-            state, last_sms=sms, rest=rest if follow != _prompt(context, "anything_else") else ""
-        ),
+        replace(state, last_sms=sms, rest=rest),
         context,
         f"{first} {follow}",
         phase="anything_else",
