@@ -95,6 +95,10 @@ def _missing_control(data: dict) -> None:  # type: ignore[type-arg]
     del data["intents"]["conseiller"]
 
 
+def _example_without_its_need(data: dict) -> None:  # type: ignore[type-arg]
+    data["intents"]["au_revoir"]["examples"].append("je m'en vais")
+
+
 @pytest.mark.parametrize(
     ("edit", "entry", "problem"),
     [
@@ -104,6 +108,7 @@ def _missing_control(data: dict) -> None:  # type: ignore[type-arg]
         (_same_example_twice, "intents.dechets", "est aussi sous « horaires »"),
         (_unknown_fact, "intents.horaires.answers", "fait inconnu {numero_du_maire}"),
         (_missing_control, "intents", "intention de contrôle « conseiller » manquante"),
+        (_example_without_its_need, "intents.au_revoir.examples", "aucun des mots de needs"),
     ],
 )
 def test_broken_content_names_file_and_entry(

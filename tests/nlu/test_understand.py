@@ -52,6 +52,8 @@ def understander() -> Understander:
         ("mairie", "ouais c'est ça", "oui", {}),
         ("mairie", "non non pas du tout", "non", {}),
         ("mairie", "merci beaucoup au revoir", "au_revoir", {}),
+        ("mairie", "merci pour les renseignements", "au_revoir", {}),
+        ("rh", "ok bonne journée", "au_revoir", {}),
         ("mairie", "quel temps fera-t-il demain", None, {}),
         ("mairie", "je voudrais commander une pizza", None, {}),
         ("rh", "il me reste combien de rtt", "rh_conges", {"type": "rtt"}),
@@ -67,6 +69,26 @@ def test_understanding(
     for name, value in slots.items():
         assert result.slots.get(name) == value, result.slots
     assert 0.0 <= result.confidence <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("line", "text"),
+    [
+        # Ending the call needs a word of goodbye or thanks (``needs``): a request that
+        # has not said its subject yet is not a goodbye.
+        ("mairie", "c'est pour un renseignement"),
+        ("rh", "c'est pour un renseignement"),
+        ("rh", "renseignement"),
+        # A short utterance is not a keyword it is part of (« quelqu'un de la mairie »).
+        ("mairie", "la mairie"),
+        ("mairie", "bonjour la mairie"),
+    ],
+)
+def test_what_does_not_end_the_call_or_ask_for_a_person(
+    understander: Understander, line: str, text: str
+) -> None:
+    result = understander.understand(text, line, TODAY)
+    assert result.intent not in ("au_revoir", "conseiller"), result
 
 
 def test_confidence_orders_clear_before_vague(understander: Understander) -> None:

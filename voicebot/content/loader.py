@@ -123,6 +123,25 @@ def _text(
     return str(value).strip()
 
 
+def _check_needs(
+    needs: tuple[str, ...], examples: tuple[str, ...], path: Path, entry: str, problems: _Problems
+) -> None:
+    """Each example must say one of the words the intent needs, or it could never match."""
+    for example in examples:
+        if needs and not _says_a_need(example, needs):
+            problems.add(
+                path,
+                f"{entry}.examples",
+                f"« {example} » ne contient aucun des mots de needs : ajoutez-en un à needs, "
+                "ou retirez l'exemple",
+            )
+
+
+def _says_a_need(phrase: str, needs: tuple[str, ...]) -> bool:
+    said = f" {fold(phrase)} "
+    return any(f" {fold(need)} " in said for need in needs)
+
+
 def _str_list(value: Any, path: Path, entry: str, problems: _Problems) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -412,12 +431,15 @@ def _load_line(folder: Path, service: Service, problems: _Problems) -> Line | No
                 )
             else:
                 keypad[digit] = str(intent_id)
+        needs = _str_list(raw.get("needs"), intents_path, f"{entry}.needs", problems)
+        _check_needs(needs, examples, intents_path, entry, problems)
         intents[str(intent_id)] = Intent(
             id=str(intent_id),
             label=_text(raw, "label", intents_path, entry, problems, required=kind == "task"),
             kind=kind,
             examples=examples,
             keywords=_str_list(raw.get("keywords"), intents_path, f"{entry}.keywords", problems),
+            needs=needs,
             slots=intent_slots,
             required=required,
             answers=answers,
@@ -523,6 +545,13 @@ def _merge_learned(
                     entry,
                     f"l'exemple « {phrase} » est aussi sous « {other} » : il est ignoré ; "
                     "supprimez-le de l'un des deux fichiers",
+                )
+            elif intent.needs and not _says_a_need(phrase, intent.needs):
+                problems.warn(
+                    path,
+                    entry,
+                    f"l'exemple « {phrase} » ne contient aucun des mots de needs de "
+                    f"« {intent.id} » : il est ignoré",
                 )
             elif key not in known:
                 new.setdefault(key, phrase)

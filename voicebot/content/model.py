@@ -59,6 +59,10 @@ class Intent:
     kind: IntentKind
     examples: tuple[str, ...]
     keywords: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    """When set, the intent is chosen only if one of these words or phrases is said (« au
+    revoir » ends the call: « c'est pour un renseignement » must not, for lack of
+    « merci »)."""
     slots: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
     answers: tuple[Answer, ...] = ()

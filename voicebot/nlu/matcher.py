@@ -109,6 +109,11 @@ class IntentMatcher:
             )
             for keyword in intent.keywords:
                 self._keywords.append((index_of[intent.id], normalize(keyword).text, weight))
+        self._needs = [
+            (index_of[intent.id], [normalize(need).text for need in intent.needs])
+            for intent in line.intents.values()
+            if intent.needs
+        ]
 
     def _synonym_counts(self, line: Line, index_of: dict[str, int]) -> dict[str, dict[int, float]]:
         """Words of slot vocabularies, as evidence for the intents that carry the slot."""
@@ -177,13 +182,19 @@ class IntentMatcher:
         for owner, phrase, weight in self._keywords:
             if f" {phrase} " in padded:
                 keyword[owner] = max(keyword[owner], weight)
-            elif len(phrase) >= 6:
+            elif len(phrase) >= 6 and len(n.text) >= 0.9 * len(phrase):
+                # The phrase said with a slip (« parler a quelqu un »). Not a short
+                # utterance found inside the phrase: « la mairie » is not « quelqu'un de
+                # la mairie ».
                 similarity = fuzz.partial_ratio(phrase, n.text) / 100.0
                 if similarity >= 0.9:
                     keyword[owner] = max(keyword[owner], weight * similarity)
 
         w = self.weights
         total = w.nearest * nearest + w.vote * vote + keyword
+        for owner, needs in self._needs:
+            if not any(f" {need} " in padded for need in needs):
+                total[owner] = 0.0  # not without the words it needs
         order = np.argsort(-total)
         ranking = tuple(
             IntentScore(
