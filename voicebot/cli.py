@@ -186,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     turns.add_argument("--json", action="store_true", help="résultats détaillés en JSON")
     turns.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NOM=VALEUR",
+        help="réglage des serveurs mesurés, sans le préfixe VOICEBOT_ (TURN_END_MS=600) ; "
+        "répétable",
+    )
+    turns.add_argument(
         "--quick",
         action="store_true",
         help="mesure rapide pour les essais : accueil abrégé, chaque réponse écoutée 2 s",

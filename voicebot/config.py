@@ -148,7 +148,9 @@ class Settings(BaseSettings):
         le=65535,
         description="Port TCP AudioSocket (Asterisk antérieur à 22.6) ; aucun par défaut.",
     )
-    audiosocket_rate_hz: Literal[8000, 16000] = 8000
+    audiosocket_rate_hz: int = Field(
+        default=8000, description="Fréquence de l'audio AudioSocket : 8000 ou 16000 Hz."
+    )
     ari_url: str | None = Field(
         default=None,
         description="ARI d'Asterisk (http://127.0.0.1:8088/ari) ; sans lui, mode Dial() simple.",
@@ -201,6 +203,14 @@ class Settings(BaseSettings):
         value = value.strip()
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
             raise ValueError("doit commencer par sqlite:/// ou postgresql+psycopg://")
+        return value
+
+    @field_validator("audiosocket_rate_hz")
+    @classmethod
+    def _telephone_rate(cls, value: int) -> int:
+        # Not a Literal[8000, 16000]: a variable is a string, which an int Literal refuses.
+        if value not in (8000, 16000):
+            raise ValueError("doit valoir 8000 ou 16000")
         return value
 
     @field_validator("asr_model", "tts_voice", "espeak_voice", "instance_id")

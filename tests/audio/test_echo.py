@@ -97,7 +97,8 @@ def listen(line: Line, gate: VoiceGate, total_s: float = 6.0) -> Heard:
     events: list[tuple[float, TurnEvent]] = []
     for index, frame in enumerate(frames(line.inbound(bot, total_s))):
         check = guard.process(frame)
-        event = turns.push(gate.push(check.residual, check.echo_floor_dbfs).voiced)
+        voice = gate.push(check.residual, check.echo_floor_dbfs, turns.candidate)
+        event = turns.push(voice.voiced)
         if event is not None:
             events.append(((index + 1) * 0.02, event))
     return Heard(events, guard)
@@ -143,6 +144,37 @@ def test_a_caller_speaking_over_the_echo_is_heard_at_once(
     assert confirmed is not None, heard.events
     onset = 2.0 + np.flatnonzero(np.abs(caller_speech()) > 300)[0] / RATE
     assert 0 < confirmed - onset <= 0.3, (confirmed, onset, heard.events)
+
+
+@pytest.mark.parametrize("shift_ms", [0, 12, 30])
+def test_a_later_prompt_whose_echo_comes_back_later_is_not_the_caller(
+    gate: VoiceGate, shift_ms: int
+) -> None:
+    """The greeting teaches the guard the echo's delay; the next prompt, sent after a
+    silence, plays ``shift_ms`` later than the transport did before (its buffering
+    moved): a subtraction on the old delay leaves the echo whole."""
+    bot = bot_speech()
+    first, second = bot[: 3 * RATE], bot[3 * RATE : 6 * RATE]
+    second_at, delay = 5 * RATE, 60 * RATE // 1000
+    shift = shift_ms * RATE // 1000
+    inbound = np.zeros(9 * RATE)
+    inbound[delay : delay + len(first)] += first * 10 ** (-12.0 / 20.0)
+    start = second_at + delay + shift
+    inbound[start : start + len(second)] += second * 10 ** (-12.0 / 20.0)
+    guard = EchoGuard(RATE)
+    turns = TurnDetector()
+    guard.sent(first.astype("<i2").tobytes())
+    events = []
+    for index, frame in enumerate(frames(g711(inbound))):
+        if index * FRAME == second_at:
+            guard.sent(second.astype("<i2").tobytes())
+        check = guard.process(frame)
+        voice = gate.push(check.residual, check.echo_floor_dbfs, turns.candidate)
+        event = turns.push(voice.voiced)
+        if event is not None:
+            events.append(((index + 1) * 0.02, event))
+    assert TurnEvent.CONFIRMED not in [event for _, event in events], events
+    assert abs(guard.delay_samples - (delay + shift)) <= 1  # and it learnt the new delay
 
 
 def test_without_any_echo_the_guard_learns_the_line_returns_nothing(gate: VoiceGate) -> None:

@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 
 from tests.conftest import espeak_speech
-from voicebot.audio.vad import NoiseFloor, SileroModel, new_gate
+from voicebot.audio.vad import (
+    SILENCE_DBFS,
+    BackgroundLevel,
+    NoiseFloor,
+    SileroModel,
+    VadSettings,
+    VoiceGate,
+    new_gate,
+)
+from voicebot.calls.simulator import NoiseSource
+from voicebot.calls.turns import TurnDetector
 from voicebot.errors import ModelError
 
 
@@ -18,12 +28,16 @@ def silero() -> SileroModel:
 
 
 def voiced_share(samples: np.ndarray, rate_hz: int, silero: SileroModel | None) -> float:
+    """As a call's listener drives the gate: what falls in a caller's turn is not learnt
+    as background."""
     gate = new_gate(rate_hz, silero)
+    turns = TurnDetector()
     frame = rate_hz // 50
-    decisions = [
-        gate.push(samples[i : i + frame].astype(np.int16)).voiced
-        for i in range(0, len(samples) - frame + 1, frame)
-    ]
+    decisions = []
+    for i in range(0, len(samples) - frame + 1, frame):
+        voiced = gate.push(samples[i : i + frame].astype(np.int16), caller_turn=turns.candidate)
+        turns.push(voiced.voiced)
+        decisions.append(voiced.voiced)
     return sum(decisions) / len(decisions)
 
 
@@ -64,6 +78,72 @@ def test_the_floor_follows_the_quietest_recent_moment() -> None:
     for _ in range(10):
         floor.push(-15.0)  # speech does not lift it
     assert floor.dbfs < -34.0
+
+
+@pytest.mark.parametrize(
+    ("pushed", "expected"),
+    [
+        # (level, echo) pushed in order -> the background level then
+        ([(-40.0, False)] * 10, SILENCE_DBFS),  # under half a second: unknown
+        ([(-40.0, False)] * 30, -40.0),
+        ([(-50.0, False)] * 26 + [(-30.0, False)] * 4, -30.0),  # the loud tenth counts
+        ([(-50.0, False)] * 30 + [(-20.0, True)] * 30, -20.0),  # while the bot speaks
+        ([(-50.0, False)] * 30 + [(-20.0, True)] * 30 + [(-50.0, False)], -50.0),  # after
+        ([(-20.0, True)] * 40 + [(-50.0, False)] * 5, SILENCE_DBFS),  # only echo so far
+    ],
+)
+def test_the_background_level_is_the_line_without_the_caller(
+    pushed: list[tuple[float, bool]], expected: float
+) -> None:
+    background = BackgroundLevel(window_frames=150)
+    for level, echo in pushed:
+        background.push(level, echo)
+    assert background.dbfs == pytest.approx(expected, abs=0.01)
+
+
+def babble(dbfs: float, seconds: float, rate_hz: int) -> np.ndarray:
+    return NoiseSource("babble", dbfs, rate_hz, seed=2).take(int(seconds * rate_hz))
+
+
+def turn_events(samples: np.ndarray, rate_hz: int, gate: VoiceGate) -> list[tuple[float, str]]:
+    turns = TurnDetector()
+    frame = rate_hz // 50
+    events = []
+    for i in range(0, len(samples) - frame + 1, frame):
+        voiced = gate.push(samples[i : i + frame].astype(np.int16), caller_turn=turns.candidate)
+        event = turns.push(voiced.voiced)
+        if event is not None:
+            events.append((round((i + frame) / rate_hz, 2), event.value))
+    return events
+
+
+@pytest.mark.parametrize("dbfs", [-40.0, -36.0])
+def test_voices_behind_the_caller_are_not_the_caller(silero: SileroModel, dbfs: float) -> None:
+    """A babble of voices far behind the caller: Silero rightly hears speech in it, the
+    background level keeps it from being taken for the caller."""
+    sound = babble(dbfs, 12.0, 8000)
+    events = turn_events(sound, 8000, new_gate(8000, silero))
+    assert "confirmed" not in [event for _, event in events], events
+    # The same line without the background level: the voices confirm turns.
+    loose = VoiceGate(silero.detector(8000), VadSettings(background_margin_db=-100.0))
+    assert "confirmed" in [event for _, event in turn_events(sound, 8000, loose)]
+
+
+def test_a_caller_is_heard_over_voices_behind(silero: SileroModel) -> None:
+    pcm = espeak_speech("je voudrais renouveler mon passeport", "fr", 8000, pad_s=0.0).pcm
+    speech = np.frombuffer(pcm, "<i2").astype(np.float64)
+    voiced = speech[np.abs(speech) > 200]
+    speech *= 32768.0 * 10 ** (-18.0 / 20.0) / float(np.sqrt(np.mean(voiced * voiced)))
+    sound = babble(-40.0, 8.0, 8000)
+    start = 4 * 8000
+    sound[start : start + len(speech)] += speech
+    end_s = 4.0 + len(speech) / 8000
+    events = turn_events(np.clip(sound, -32768, 32767), 8000, new_gate(8000, silero))
+    confirmed = [at for at, event in events if event == "confirmed"]
+    ended = [at for at, event in events if event == "ended"]
+    assert confirmed and 4.0 < confirmed[0] < 4.4, events
+    assert ended and end_s < ended[0] < end_s + 1.2, (end_s, events)  # the voices do not hold it
+    assert len(confirmed) == 1, events
 
 
 def test_a_missing_model_says_what_to_do(tmp_path: Path) -> None:

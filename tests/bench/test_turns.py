@@ -8,8 +8,12 @@ from tests.cli import assert_clean_error, run_cli
 from voicebot.bench.turns import (
     CONDITIONS,
     CallResult,
+    Corpus,
+    Figures,
     TurnResult,
     attach_turns,
+    references_of,
+    server_settings,
     summary_line,
 )
 
@@ -49,14 +53,14 @@ def test_summary_counts_each_figure_over_its_own_calls() -> None:
         result("babble-40", TurnResult("a", 0, 1, reply_ms=800.0)),
         result("interrupt", TurnResult("a", 0, 1, reply_ms=400.0), barge=240.0),
     ]
-    line = summary_line(results)
+    line = summary_line(results, {})
     match = SUMMARY.fullmatch(line)
     assert match, line
     assert match.groups() == ("7", "3", "50.0", "240", "14.3", "650", "900")
 
 
 def test_summary_without_the_calls_a_figure_needs() -> None:
-    line = summary_line([result("clean", TurnResult("a", 0, 1))])
+    line = summary_line([result("clean", TurnResult("a", 0, 1))], {})
     assert line == (
         "turns=1 echo_false_barge_in=0 noise_false_barge_in_per_100=- barge_in_p95_ms=- "
         "premature_eot_pct=0.0 eos_to_audio_p50_ms=- eos_to_audio_p95_ms=-"
@@ -72,6 +76,26 @@ def test_a_caller_turn_recorded_before_the_caller_finished_is_premature() -> Non
     assert first.premature and first.reply_ms is None
     assert first.transcript == "je voudrais passeport"  # not the turn of the next utterance
     assert second.premature and second.transcript == "x"
+
+
+def test_word_accuracy_is_against_the_offline_clean_transcript() -> None:
+    corpus = Corpus([], [], transcripts={"espeak:a": "un deux trois quatre", "piper:b": ""})
+    references = references_of(corpus)
+    assert references == {"espeak:a": ["un", "deux", "trois", "quatre"]}
+    figures = Figures()
+    turn = TurnResult("espeak:a", 0, 1, transcript="un trois quatre cinq")
+    figures.add(result("pink-35", turn), references)
+    assert figures.word_accuracy_pct == 50.0  # one word lost, one changed: 2 errors of 4
+
+
+def test_server_settings_are_voicebot_variables() -> None:
+    assert server_settings(["TURN_END_MS=600", "voicebot_vad_model = x"]) == {
+        "VOICEBOT_TURN_END_MS": "600",
+        "VOICEBOT_VAD_MODEL": "x",
+    }
+    assert_clean_error(
+        run_cli("bench", "turns", "--set", "TURN_END_MS"), "NOM=VALEUR", "TURN_END_MS"
+    )
 
 
 def test_unknown_conditions_are_refused() -> None:

@@ -14,8 +14,11 @@ reference:
   Only a clear match (correlation above ``min_correlation``) updates them,
   so double talk (caller and echo at once) does not corrupt the estimate.
 - Once the echo path is known its prediction is subtracted: the residual is
-  what the caller adds. Before it is known, or when the echo does not match
-  any delay (a non-linear path), the loudest reference that could be echoing
+  what the caller adds. A prompt that starts after a silence may come back
+  with another delay (the transport's buffering moved): until its own echo
+  is matched, the level the return loss allows holds as well.
+- Before the path is known, or when the echo does not match any delay (a
+  non-linear path), the loudest reference that could be echoing
   now, minus the echo return loss measured on this line (0 dB until
   measured: only speech louder than the bot's own voice counts), gives the
   level a frame must exceed.
@@ -78,6 +81,9 @@ class EchoGuard:
         self._inbound = np.zeros(0, dtype=np.float32)
         self._since_estimate = 0
         self.delay_samples: int | None = None
+        self._delay_current = False
+        """The delay was measured on the prompt playing now (a new prompt after a silence
+        may come back with another delay: the transport's buffering changed)."""
         self.gain = 0.0
         self.correlation = 0.0
         self.return_loss_db = 0.0
@@ -87,6 +93,8 @@ class EchoGuard:
     def sent(self, pcm: bytes) -> None:
         """Bot audio sent toward the caller (plays after what is still queued)."""
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+        if not self.playing:
+            self._delay_current = False
         start = max(self._play_end, self._in_pos)
         self._place(start, samples)
         self._play_end = start + len(samples)
@@ -154,6 +162,10 @@ class EchoGuard:
         floor = predicted_level - self.settings.residual_margin_db
         if predicted_level <= SILENCE_DBFS:
             floor = SILENCE_DBFS
+        elif not self._delay_current:
+            # Until this prompt's echo is matched again, a misaligned subtraction leaves
+            # the echo whole: the level the line's return loss allows holds as well.
+            floor = max(floor, unknown_floor)
         return EchoCheck(residual, floor)
 
     def _estimate(self) -> None:
@@ -185,6 +197,7 @@ class EchoGuard:
             return
         self.correlation = float(correlation[best])
         self.delay_samples = best
+        self._delay_current = True
         self.gain = float(lags[best] / ref_energy[best])
         self.return_loss_db = max(self.return_loss_db, -20.0 * math.log10(max(self.gain, 1e-6)))
 

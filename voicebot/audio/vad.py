@@ -10,8 +10,13 @@ Both pass through the same level gate: a frame is voiced only when it also
 stands clearly above the background, which a minimum-statistics tracker
 learns from every frame (the quietest moments of the last seconds), so a
 steady street or car noise raises the floor instead of sounding like speech
-forever. The timing (when speech starts, is confirmed, ends) is decided by
-:mod:`voicebot.calls.turns`, from these per-frame decisions.
+forever. Voices behind the caller (a hall, a café) rise and fall far above
+that floor, and the detector rightly hears speech in them: a frame must also
+stand above how loud the line usually is when the caller is not talking
+(:class:`BackgroundLevel`), as a caller close to the phone does. Within the
+caller's turn the gate holds (hysteresis): a lower probability and margin
+keep the soft syllables of a sentence voiced. The timing (when speech
+starts, is confirmed, ends) is decided by :mod:`voicebot.calls.turns`.
 """
 
 from __future__ import annotations
@@ -50,10 +55,22 @@ class VadSettings:
     """Speech probability above which a frame may be speech."""
     margin_db: float = 10.0
     """How far above the background a voiced frame must stand."""
+    hold_threshold: float = 0.35
+    """Within the caller's turn, the probability that keeps a frame voiced (hysteresis:
+    the weak syllables inside a sentence are not silence)."""
+    hold_margin_db: float = 6.0
+    """Within the caller's turn, how far above the quietest background a frame keeps
+    voiced (in noise, a soft consonant is a few dB above it)."""
     min_dbfs: float = -55.0
     """Never voiced below this level, whatever the background."""
     floor_window_ms: int = 2000
     """The background is the quietest moment of this window."""
+    background_margin_db: float = 6.0
+    """How far above the loud moments of the background (voices behind the caller) a
+    voiced frame must stand."""
+    background_window_ms: int = 3000
+    """The background's loud moments are learnt over this much line outside the caller's
+    turns."""
 
 
 class SpeechDetector(Protocol):
@@ -173,12 +190,59 @@ class NoiseFloor:
         return min(self._levels) if self._levels else self.initial_dbfs
 
 
+class BackgroundLevel:
+    """How loud the line is when nobody talks to the bot: the 90th percentile of the
+    frame levels of the last seconds outside the caller's turns. A steady noise sits
+    just above its quietest moment; a babble of voices far behind the caller peaks 8
+    to 10 dB above it, still well below a caller close to the phone.
+
+    While the bot speaks, what is left of its echo counts too (no babble interrupts a
+    prompt); once it is quiet, only the line without echo does, so that the caller's
+    answer right after a prompt is not held to the echo's level. Unknown (silent)
+    until half a second of line is learnt."""
+
+    PERCENTILE = 90
+    MIN_FRAMES = 25
+
+    def __init__(self, window_frames: int) -> None:
+        size = max(self.MIN_FRAMES, window_frames)
+        self._line: deque[float] = deque(maxlen=size)
+        self._echo: deque[float] = deque(maxlen=size)
+        self._in_echo = False
+        self._dbfs = SILENCE_DBFS
+        self._stale = True
+
+    def push(self, level: float, echo: bool = False) -> None:
+        """A frame outside the caller's turns; ``echo``: the bot's voice may be in it."""
+        if echo:
+            self._echo.append(level)
+        else:
+            self._line.append(level)
+            if self._in_echo:
+                self._echo.clear()  # the echo is over: the line is what it was
+        self._in_echo = echo
+        self._stale = True
+
+    @property
+    def dbfs(self) -> float:
+        if self._stale:  # recomputed when asked, at most once a frame
+            levels = [*self._line, *self._echo] if self._in_echo else list(self._line)
+            self._dbfs = (
+                float(np.percentile(levels, self.PERCENTILE))
+                if len(levels) >= self.MIN_FRAMES
+                else SILENCE_DBFS
+            )
+            self._stale = False
+        return self._dbfs
+
+
 @dataclass(frozen=True, slots=True)
 class FrameVoice:
     voiced: bool
     probability: float
     level_dbfs: float
     floor_dbfs: float
+    background_dbfs: float = SILENCE_DBFS
 
 
 class VoiceGate:
@@ -193,25 +257,44 @@ class VoiceGate:
         self.detector = detector
         self.settings = settings or VadSettings()
         self.floor = NoiseFloor(self.settings.floor_window_ms // frame_ms)
+        self.background = BackgroundLevel(self.settings.background_window_ms // frame_ms)
 
     def push(
-        self, frame: AudioFrame | np.ndarray[Any, Any], echo_floor_dbfs: float = SILENCE_DBFS
+        self,
+        frame: AudioFrame | np.ndarray[Any, Any],
+        echo_floor_dbfs: float = SILENCE_DBFS,
+        caller_turn: bool = False,
     ) -> FrameVoice:
         """``echo_floor_dbfs``: what the echo guard says the bot's own voice may still
-        account for (the frame must stand above it too)."""
+        account for (the frame must stand above it too). ``caller_turn``: the caller may
+        be talking now: the frame is not learnt as background, and the gate holds (a
+        lower probability and margin keep it voiced)."""
         samples = frame.to_array() if isinstance(frame, AudioFrame) else frame
         level = level_dbfs(samples)
         self.floor.push(level)
         floor = self.floor.dbfs
+        background = self.background.dbfs
+        if not caller_turn:
+            self.background.push(level, echo=echo_floor_dbfs > SILENCE_DBFS)
         probability = self.detector.probability(samples)
-        needed = max(floor + self.settings.margin_db, self.settings.min_dbfs, echo_floor_dbfs)
+        settings = self.settings
+        margin = settings.hold_margin_db if caller_turn else settings.margin_db
+        threshold = settings.hold_threshold if caller_turn else settings.threshold
+        needed = max(
+            floor + margin,
+            background + settings.background_margin_db,
+            settings.min_dbfs,
+            echo_floor_dbfs,
+        )
         loud = level >= needed
-        voiced = loud and probability >= self.settings.threshold
-        return FrameVoice(voiced, probability, level, floor)
+        voiced = loud and probability >= threshold
+        return FrameVoice(voiced, probability, level, floor, background)
 
 
 def new_gate(sample_rate_hz: int, silero: SileroModel | None) -> VoiceGate:
     """The gate for one call: Silero when the process loaded it, else the energy one."""
     if silero is not None:
         return VoiceGate(silero.detector(sample_rate_hz))
-    return VoiceGate(EnergyDetector(), VadSettings(margin_db=12.0, min_dbfs=-48.0))
+    return VoiceGate(
+        EnergyDetector(), VadSettings(margin_db=12.0, hold_margin_db=8.0, min_dbfs=-48.0)
+    )

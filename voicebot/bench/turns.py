@@ -24,11 +24,20 @@ its prompt, then says one request and listens to the reply. Measured:
 * ``pause``: « je voudrais euh », 700 ms of silence, « renouveler mon passeport »:
   the bot must wait for the end;
 * word accuracy: the call's caller turns as the database holds them, against
-  the same sentence on the clean line with the same detector (1 - WER).
+  the same utterance decoded offline from its clean audio through G.711 by the
+  same model (1 - WER); the clean line's calls are measured against it too.
 
 Caller speech: a dozen French requests of the demo content, alternately made
 by espeak-ng and by the Piper test voice (phonemised as French), each at
--18 dBFS RMS on its voiced part.
+-18 dBFS RMS on its voiced part. The calls go through the corpus in turn,
+across conditions, so every sentence is heard about as often.
+
+The servers are configured as a deployment taking G.711 calls is (an
+AudioSocket port at 8 kHz, unused here): they warm an 8 kHz recogniser on
+speech and render their prompts at 8 kHz before they are ready, as they do
+for ARI in µ-law. A recogniser's first words decode several times slower than
+the next ones. ``--set NAME=VALUE`` passes a setting (``VOICEBOT_NAME``) to
+the servers, to measure a threshold against its default in the same run.
 
 What this bench cannot show, and how it makes up for it. The only recogniser
 here is a KOREAN Vosk model: French speech comes out as Korean words, which the
@@ -186,10 +195,12 @@ class Spoken:
     engine: str
     pcm: bytes
     """16-bit PCM at 8 kHz."""
+    pause: bool = False
+    """Said with a pause after « euh » (the ``pause`` script)."""
 
     @property
     def key(self) -> str:
-        return f"{self.engine}:{self.text}"
+        return f"{self.engine}:{'pause:' if self.pause else ''}{self.text}"
 
 
 @dataclass
@@ -289,7 +300,7 @@ async def make_corpus(voice: Path) -> Corpus:
             first, second = [prepared(await raw(part, engine), 0.0) for part in PAUSE_PARTS]
             silence = b"\x00\x00" * int(PAUSE_S * RATE_HZ)
             pcm = prepared(first + silence + second)  # one level over the whole sentence
-            pauses.append(Spoken(SENTENCES[1].text, engine, pcm))
+            pauses.append(Spoken(SENTENCES[1].text, engine, pcm, pause=True))
     finally:
         pool.shutdown()
     return Corpus(sentences, pauses)
@@ -306,7 +317,7 @@ async def transcribe(corpus: Corpus, model_dir: Path) -> None:
         silence = b"\x00\x00" * int(0.3 * RATE_HZ)
         recognizer = VoskRecognizer(model, pool, RATE_HZ)
         step = RATE_HZ // 10 * 2  # 100 ms at a time, as a call's decoding goes
-        for spoken in corpus.sentences:
+        for spoken in [*corpus.sentences, *corpus.pauses]:
             line = ulaw_decode(ulaw_encode(silence + spoken.pcm + silence))
             partial = ""
             for start in range(0, len(line), step):
@@ -383,10 +394,18 @@ def _check_understanding(root: Path, corpus: Corpus) -> list[str]:
 
 # ---------------------------------------------------------------- the server
 def start_server(
-    password: str, vad: str, prompts: Path, database: Path, model_dir: Path, voice: Path
+    password: str,
+    vad: str,
+    prompts: Path,
+    database: Path,
+    model_dir: Path,
+    voice: Path,
+    settings: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str, Path, dict[str, Any]]:
-    """`voicebot serve` with the test models, the detector asked and the bench's content;
-    also what its ``/readyz`` says of the detector it really uses."""
+    """`voicebot serve` with the test models, the detector asked and the bench's content
+    (and ``settings``, ``VOICEBOT_`` variables, over the bench's own); also what its
+    ``/readyz`` says of the detector it really uses."""
+    settings = settings or {}
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")}
     env.update(
@@ -399,8 +418,13 @@ def start_server(
         VOICEBOT_VAD=vad,
         VOICEBOT_PROMPTS_DIR=str(prompts),
         VOICEBOT_DATABASE_URL=f"sqlite:///{database}",
-        # Calls arrive at 8 kHz: the wideband recognisers warmed at start are not used.
-        VOICEBOT_ASR_WARM_RECOGNIZERS="0",
+        # Calls arrive at 8 kHz, as on a deployment taking G.711 calls (ARI in ulaw, or
+        # AudioSocket): configured as one (an AudioSocket port at 8 kHz, unused), the
+        # server warms an 8 kHz recogniser on speech and renders its prompts at 8 kHz
+        # before it is ready. A recogniser's first words decode several times slower.
+        VOICEBOT_ASR_WARM_RECOGNIZERS="2",
+        VOICEBOT_AUDIOSOCKET_PORT=str(_free_port()),
+        VOICEBOT_AUDIOSOCKET_RATE_HZ="8000",
     )
     # The log outlives the bench's temporary folder: it is where to look when a call fails.
     with tempfile.NamedTemporaryFile(
@@ -408,7 +432,10 @@ def start_server(
     ) as out:
         log = Path(out.name)
         process = subprocess.Popen(
-            [sys.executable, "-m", "voicebot", "serve"], env=env, stdout=out, stderr=out
+            [sys.executable, "-m", "voicebot", "serve"],
+            env={**env, **settings},
+            stdout=out,
+            stderr=out,
         )
     print(f"serveur {vad} : port {port}, journal {log}", file=sys.stderr)
     deadline = time.monotonic() + 300
@@ -466,7 +493,7 @@ async def _ask(call: SimulatedCall, spoken: Spoken, quiet: bool) -> TurnResult |
 
 
 async def _interrupt(
-    call: SimulatedCall, corpus: Corpus, index: int, quiet: bool, result: CallResult
+    call: SimulatedCall, corpus: Corpus, sentence: int, quiet: bool, result: CallResult
 ) -> None:
     question = await _ask(call, corpus.sentences[0], quiet)
     if question is None:
@@ -478,7 +505,7 @@ async def _interrupt(
         return
     # Start talking (first voiced frame) 1.5 s into the answer: the audio has a 0.1 s margin.
     await asyncio.sleep(max(0.0, answer + INTERRUPT_AFTER_S - 0.1 - time.monotonic()))
-    spoken = corpus.sentences[1 + index % (len(corpus.sentences) - 1)]
+    spoken = corpus.sentences[1 + sentence % (len(corpus.sentences) - 1)]
     turn = await _speak(call, spoken)
     if turn is None:
         return
@@ -512,7 +539,11 @@ async def one_call(
     index: int,
     corpus: Corpus,
     quick: bool,
+    sentence: int | None = None,
 ) -> CallResult:
+    """The ``index``-th call of a condition; ``sentence``: which of the corpus it says
+    (the bench turns the corpus over across conditions; ``index`` by default)."""
+    sentence = index if sentence is None else sentence
     call_id = f"turns-{vad}-{condition.name}-{index + 1}"
     result = CallResult(vad, condition.name, index, call_id)
     line = replace(condition.line, seed=index)
@@ -523,12 +554,12 @@ async def one_call(
             await call.wait_heard(300, timeout=GREETING_TIMEOUT_S)
             quiet = await call.wait_bot_done(QUIET_S, timeout=PROMPT_TIMEOUT_S)
             if condition.script == "interrupt":
-                await _interrupt(call, corpus, index, quiet, result)
+                await _interrupt(call, corpus, sentence, quiet, result)
             else:
                 spoken = (
                     corpus.pauses[index % len(corpus.pauses)]
                     if condition.script == "pause"
-                    else corpus.sentences[index % len(corpus.sentences)]
+                    else corpus.sentences[sentence % len(corpus.sentences)]
                 )
                 turn = await _ask(call, spoken, quiet)
                 if turn is not None:
@@ -618,14 +649,10 @@ class Figures:
         return 100.0 * (1 - self.word_errors / self.reference_words)
 
 
-def references_of(results: list[CallResult]) -> dict[str, list[str]]:
-    """Each sentence's words as the clean line's first call with it got them."""
-    references: dict[str, list[str]] = {}
-    for result in results:
-        if result.condition == "clean":
-            for turn in result.turns:
-                references.setdefault(turn.key, turn.transcript.split())
-    return references
+def references_of(corpus: Corpus) -> dict[str, list[str]]:
+    """Each utterance's words as the recogniser hears its clean audio through G.711 (the
+    offline transcript): the reference of the word accuracy, on every line."""
+    return {key: text.split() for key, text in corpus.transcripts.items() if text}
 
 
 def _p50(values: list[float]) -> float | None:
@@ -649,8 +676,7 @@ def figures_by_condition(
     return by_condition
 
 
-def summary_line(results: list[CallResult]) -> str:
-    references = references_of(results)
+def summary_line(results: list[CallResult], references: dict[str, list[str]]) -> str:
     everything = Figures()
     for result in results:
         everything.add(result, references)
@@ -727,8 +753,16 @@ def _machine() -> str:
 class BenchServer:
     """The `voicebot serve` of one detector, started again if it stops under a call."""
 
-    def __init__(self, vad: str, prompts: Path, database: Path, models: tuple[Path, Path]) -> None:
+    def __init__(
+        self,
+        vad: str,
+        prompts: Path,
+        database: Path,
+        models: tuple[Path, Path],
+        settings: dict[str, str],
+    ) -> None:
         self.vad = vad
+        self.settings = settings
         self.prompts = prompts
         self.database = database
         self.models = models
@@ -741,7 +775,13 @@ class BenchServer:
 
     async def start(self) -> None:
         self.process, self.url, log, self.detector = await asyncio.to_thread(
-            start_server, self.password, self.vad, self.prompts, self.database, *self.models
+            start_server,
+            self.password,
+            self.vad,
+            self.prompts,
+            self.database,
+            *self.models,
+            self.settings,
         )
         self.logs.append(log)
         # One call first, not counted: the 8 kHz recogniser and prompts are made for it.
@@ -791,11 +831,12 @@ async def run_vad(
     models: tuple[Path, Path],
     quick: bool,
     notes: list[str],
+    settings: dict[str, str],
 ) -> list[CallResult]:
     from voicebot.store import Store
 
     database = folder / f"bench-{vad}.db"
-    server = BenchServer(vad, prompts, database, models)
+    server = BenchServer(vad, prompts, database, models, settings)
     results: list[CallResult] = []
     try:
         await server.start()
@@ -813,7 +854,14 @@ async def run_vad(
                 for index in range(calls_per_condition):
                     offset = time.time() - time.monotonic()
                     result = await one_call(
-                        server.url, server.password, vad, CONDITIONS[name], index, corpus, quick
+                        server.url,
+                        server.password,
+                        vad,
+                        CONDITIONS[name],
+                        index,
+                        corpus,
+                        quick,
+                        sentence=len(results),  # every sentence of the corpus in turn
                     )
                     # The record is written once the call is over: a server that dies
                     # as it closes the call (giving its recogniser back) never writes it.
@@ -859,8 +907,24 @@ def _call_progress(result: CallResult) -> str:
     return " ; ".join(parts)
 
 
+def server_settings(pairs: list[str]) -> dict[str, str]:
+    """``--set NAME=VALUE`` as the servers' environment (``VOICEBOT_NAME``)."""
+    found = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().upper().removeprefix("VOICEBOT_")
+        if not sep or not name:
+            raise UsageError(
+                f"réglage mal formé : « {pair} »",
+                hint="écrivez NOM=VALEUR, par ex. TURN_END_MS=600",
+            )
+        found[f"VOICEBOT_{name}"] = value.strip()
+    return found
+
+
 async def bench(args: argparse.Namespace) -> int:
     conditions = _selected(args.conditions, tuple(CONDITIONS), "conditions")
+    settings = server_settings(args.set)
     vads = _selected(args.vads, VADS, "détecteurs")
     models = _test_models()
     # With --json, stdout carries the JSON document alone.
@@ -873,6 +937,8 @@ async def bench(args: argparse.Namespace) -> int:
         file=notes,
         flush=True,
     )
+    if settings:
+        print("réglages : " + " ".join(f"{k}={v}" for k, v in settings.items()), file=notes)
     with tempfile.TemporaryDirectory(prefix="voicebot-turns-") as tmp:
         folder = Path(tmp)
         _progress("phrases de l'appelant : synthèse et transcription hors ligne")
@@ -897,10 +963,12 @@ async def bench(args: argparse.Namespace) -> int:
                 models,
                 args.quick,
                 detectors,
+                settings,
             )
-    summaries = {vad: summary_line(results[vad]) for vad in vads}
+    references = references_of(corpus)
+    summaries = {vad: summary_line(results[vad], references) for vad in vads}
     if args.json:
-        document = _as_json(results, corpus, summaries)
+        document = _as_json(results, corpus, summaries, references)
         document.update(
             machine_at_start=machine_at_start,
             machine_at_end=_machine(),
@@ -910,7 +978,7 @@ async def bench(args: argparse.Namespace) -> int:
         return 0
     print(HEADER)
     for vad in vads:
-        by_condition = figures_by_condition(results[vad], references_of(results[vad]))
+        by_condition = figures_by_condition(results[vad], references)
         for name in conditions:
             print(table_line(vad, name, by_condition.get(name, Figures())))
     errors = [r for vad in vads for r in results[vad] if r.error]
@@ -926,11 +994,14 @@ async def bench(args: argparse.Namespace) -> int:
 
 
 def _as_json(
-    results: dict[str, list[CallResult]], corpus: Corpus, summaries: dict[str, str]
+    results: dict[str, list[CallResult]],
+    corpus: Corpus,
+    summaries: dict[str, str],
+    references: dict[str, list[str]],
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"transcripts": corpus.transcripts, "vads": {}}
     for vad, calls in results.items():
-        by_condition = figures_by_condition(calls, references_of(calls))
+        by_condition = figures_by_condition(calls, references)
         out["vads"][vad] = {
             "summary": summaries[vad],
             "conditions": {

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from voicebot.audio.echo import EchoGuard
 from voicebot.audio.frame import AudioFrame
 from voicebot.audio.framing import Framer
-from voicebot.audio.vad import VoiceGate
+from voicebot.audio.vad import FrameVoice, VoiceGate
 from voicebot.calls.recognition import Recognition
 from voicebot.calls.speaker import Speaker
 from voicebot.calls.turns import Ending, TurnDetector, TurnEvent
@@ -61,6 +61,8 @@ class Listener:
         self._feeding = False
         self._barged = False
         self._last_voiced_at: float | None = None
+        self._last: tuple[FrameVoice, float] | None = None
+        """The last frame's voice and echo floor (what confirmed a barge-in, for the log)."""
         self.barge_ins: list[float] = []
         """When this call's prompts were stopped by the caller's voice (monotonic)."""
 
@@ -93,13 +95,15 @@ class Listener:
     # ------------------------------------------------------------ from the recogniser
     async def words(self, kind: Ending) -> None:
         """The partial transcript has words, ending as ``kind``."""
+        self._last = None
         if self.turns.heard_words(kind) is TurnEvent.CONFIRMED:
             await self._confirmed()
 
     # ------------------------------------------------------------ per frame
     async def _on_frame(self, frame: AudioFrame) -> None:
         check = self.echo.process(frame.to_array())
-        voice = self.gate.push(check.residual, check.echo_floor_dbfs)
+        voice = self.gate.push(check.residual, check.echo_floor_dbfs, self.turns.candidate)
+        self._last = (voice, check.echo_floor_dbfs)
         if voice.voiced:
             self._last_voiced_at = time.monotonic()
         cleaned = AudioFrame(check.residual.tobytes(), frame.sample_rate_hz)
@@ -152,3 +156,14 @@ class Listener:
         self._barged = True
         if await self.speaker.stop(flush=True):
             self.barge_ins.append(time.monotonic())
+            log.debug("call %s: barge-in, confirmed by %s", self.call_id, self._evidence())
+
+    def _evidence(self) -> str:
+        if self._last is None:
+            return "the words of the partial transcript"
+        voice, echo_floor = self._last
+        return (
+            f"voice (level {voice.level_dbfs:.0f} dBFS, floor {voice.floor_dbfs:.0f}, "
+            f"background {voice.background_dbfs:.0f}, echo {echo_floor:.0f}, "
+            f"p={voice.probability:.2f})"
+        )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -64,6 +65,7 @@ class Recognition:
         self._partial_complete = False
         """The conductor found the latest partial a complete request."""
         self._dropped_logged = False
+        self._closed_at = 0.0
         self.busy = False
         """A turn's audio is queued or being decoded (no silence timeout then)."""
 
@@ -73,6 +75,7 @@ class Recognition:
         self._put(_Audio(frame))
 
     def close(self, keep: bool) -> None:
+        self._closed_at = time.monotonic()
         self._put(_Close(keep))
 
     def _put(self, item: _Audio | _Close) -> None:
@@ -167,6 +170,11 @@ class Recognition:
             self._on_result(Heard(self._partial, ((self._partial, 1.0),)))
             keep = False
         final = await recognizer.finish()
+        log.debug(
+            "call %s: final transcript %.0f ms after the turn ended",
+            self.call_id,
+            (time.monotonic() - self._closed_at) * 1000.0,
+        )
         self._mid_utterance = False
         await self._apply_grammar(recognizer)
         parts, self._finals, self._partial = [*self._finals, final], [], ""

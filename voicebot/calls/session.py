@@ -447,8 +447,9 @@ class CallSession:
             spelling = slot.kind == "dossier"
         kind = ending(text, await asyncio.to_thread(self._complete, text), spelling)
         log.debug("call %s: partial %r ends %s", self.call_id, text, kind.value)
-        if kind is Ending.COMPLETE and text != self._speculated:
-            # The turn will likely end on these words: render the reply's start meanwhile.
+        if kind is not Ending.HANGING and text != self._speculated:
+            # The turn may end on these words: render the reply's start meanwhile (for
+            # words not understood, the reply is a fixed prompt, rendered already).
             self._speculated = text
             _, actions = await asyncio.to_thread(step, self.state, Heard(text), self.context)
             speak = next((a for a in actions if isinstance(a, Speak)), None)

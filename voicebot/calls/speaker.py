@@ -145,6 +145,11 @@ class Speaker:
                 tail = self._pad(chunk.pcm, len(frames))
                 if speech.started_at is None:
                     speech.started_at = time.monotonic()
+                    log.debug(
+                        "call %s: first audio %.0f ms after the reply was asked for",
+                        self.call_id,
+                        (speech.started_at - started) * 1000.0,
+                    )
                     self._on_first_audio(speech)
                 for frame in frames:
                     await self._send(frame.pcm)

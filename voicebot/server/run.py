@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from typing import Any
 
@@ -34,6 +35,8 @@ def serve(host: str | None = None, port: int | None = None) -> int:
     if port:
         overrides["port"] = port
     settings = load_settings(**overrides)
+    # VOICEBOT_LOG_LEVEL is the service's level, not only the web server's.
+    logging.getLogger("voicebot").setLevel(settings.log_level.upper())
     app = create_app(settings)
     DrainingServer(app, uvicorn.Config(app, **server_options(settings))).run()
     return 0
