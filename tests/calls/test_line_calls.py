@@ -3,6 +3,7 @@ real endpoint, G.711 on the line, the shipped models and the trained voice detec
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -59,17 +60,15 @@ async def test_a_caller_in_street_noise_is_heard_whole_and_answered(
     assert len([t for t in record.turns if t.speaker == "bot"]) == 2
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="timing-dependent: under a full suite's load the last partial can arrive after "
-    "the short wait, so the turn takes the ordinary one (failed once in three clean runs)",
-)
 async def test_a_complete_request_ends_the_turn_on_a_short_silence(
-    korean_model_dir: Path, joe_voice_path: Path, tmp_path: Path
+    korean_model_dir: Path, joe_voice_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The content knows what the (Korean) recogniser makes of this sentence: once the
-    partial transcript is that request, the turn ends after the short wait, on the
-    partial's words, and the answer is the request's. An unknown sentence waits longer."""
+    partial transcript is that request, the turn is given the short wait and ends on the
+    partial's words, and the answer is the request's. An unknown sentence gets the
+    ordinary wait. The decision is asserted, not a latency (a loaded machine shifts
+    those), from the listener's record of each turn's end."""
+    caplog.set_level(logging.DEBUG, logger="voicebot.calls.listener")
     prompts = tmp_path / "prompts"
     shutil.copytree(PROJECT_ROOT / "prompts", prompts)
     (prompts / "mairie" / "learned.yaml").write_text(
@@ -82,21 +81,21 @@ async def test_a_complete_request_ends_the_turn_on_a_short_silence(
         media_password=PASSWORD,
         prompts_dir=prompts,
     )
+    waits = TurnSettings()
     async with running(settings) as server:
-        latencies = []
-        for call_id, text in (("complete", "라디오 음악"), ("open", "안녕하세요")):
+        for call_id, text, wait in (
+            ("complete", "라디오 음악", waits.end_short_ms),
+            ("open", "안녕하세요", waits.end_ms),
+        ):
             async with server.call(call_id) as call:
                 await call.start_media()
                 assert await call.wait_bot_done(quiet_s=1.0, timeout=40.0)
                 await call.say(espeak_speech(text, "ko", 16000).pcm)
                 await call.wait_heard(call.heard_ms() + 1000, timeout=20.0)
             record = await finished(server, call_id)
-            reply = next(t for t in record.turns[1:] if t.speaker == "bot")
-            assert reply.latency_ms is not None
-            latencies.append(reply.latency_ms)
+            assert any(t.speaker == "bot" and t.latency_ms for t in record.turns[1:])
             if call_id == "complete":
                 assert record.intents == ["horaires"], record.turns
-    # Compared within the run (the machine's load shifts both): the waits differ by 600 ms.
-    waits = TurnSettings()
-    assert latencies[1] > waits.end_ms, latencies
-    assert latencies[0] < latencies[1] - (waits.end_ms - waits.end_short_ms) / 2, latencies
+            ends = [m for m in caplog.messages if f"call {call_id}: turn ended" in m]
+            assert len(ends) == 1, ends  # one turn: neither cut nor merged
+            assert ends[0].endswith(f"(wait {wait} ms)"), ends

@@ -124,9 +124,10 @@ class Listener:
         elif event is TurnEvent.ENDED:
             self._stop_feeding(keep=True)
             log.debug(
-                "call %s: turn ended after %d ms of silence",
+                "call %s: turn ended after %d ms of silence (wait %d ms)",
                 self.call_id,
                 self.turns.wait_ms_at_end,
+                self.turns.wait_that_ended,
             )
             quiet_s = self.turns.wait_ms_at_end / 1000.0
             await self._on_turn_end(time.monotonic() - quiet_s)

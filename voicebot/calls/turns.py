@@ -102,6 +102,8 @@ class TurnDetector:
         self.wait_ms = self.settings.end_ms
         self.wait_ms_at_end = 0
         """The silence that ended the last turn (its speech ended that long ago)."""
+        self.wait_that_ended = 0
+        """The wait the last turn was given when it ended (short, ordinary or long)."""
         self.reset()
 
     def reset(self) -> None:
@@ -151,6 +153,7 @@ class TurnDetector:
             return self._maybe_confirm()
         if self._quiet_ms >= self.wait_ms or self._length_ms >= self.settings.max_utterance_ms:
             self.wait_ms_at_end = self._quiet_ms
+            self.wait_that_ended = self.wait_ms
             self.reset()
             return TurnEvent.ENDED
         return None
