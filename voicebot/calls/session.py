@@ -446,7 +446,11 @@ class CallSession:
         if slot is not None:
             spelling = slot.kind == "dossier"
         kind = ending(text, await asyncio.to_thread(self._complete, text), spelling)
-        log.debug("call %s: partial %r ends %s", self.call_id, text, kind.value)
+        # The words themselves stay out of the log: transcripts are kept only as long as
+        # the retention settings say, in the store.
+        log.debug(
+            "call %s: partial of %d words ends %s", self.call_id, len(text.split()), kind.value
+        )
         if kind is not Ending.HANGING and text != self._speculated:
             # The turn may end on these words: render the reply's start meanwhile (for
             # words not understood, the reply is a fixed prompt, rendered already).
