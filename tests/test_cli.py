@@ -118,6 +118,24 @@ def test_bad_inputs_get_one_clear_line(test_models: dict[str, str], tmp_path: Pa
         run_cli("transcribe", str(wav), env={**test_models, "VOICEBOT_ASR_WORKERS": "zéro"}),
         "VOICEBOT_ASR_WORKERS",
     )
+    # A warm-up recording that is not one stops `serve` before anything starts.
+    port = str(free_port())
+    for warmup, said in (
+        (text_file, "n'est pas un fichier WAV"),
+        (tmp_path / "x.wav", "introuvable"),
+    ):
+        assert_clean_error(
+            run_cli(
+                "serve",
+                env={
+                    **test_models,
+                    "VOICEBOT_PORT": port,
+                    "VOICEBOT_ASR_WARMUP_AUDIO": str(warmup),
+                },
+            ),
+            "VOICEBOT_ASR_WARMUP_AUDIO",
+            said,
+        )
     doctor = run_cli("doctor", env={**test_models, "VOICEBOT_PORT": "99999"})
     assert doctor.returncode == 1 and "VOICEBOT_PORT" in doctor.stdout
     bad_arg = run_cli("say", "Bonjour", "--out", str(tmp_path / "x.wav"), "--rate", "11025")

@@ -156,6 +156,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="serveur existant (ws://hôte:port/media) ; "
         "sinon un serveur est lancé avec les modèles de test",
     )
+    calls.add_argument(
+        "--max-calls",
+        type=int,
+        metavar="N",
+        help="limite d'appels du serveur lancé (par défaut, celle qu'il mesure au démarrage)",
+    )
+    calls.add_argument(
+        "--baseline-seconds",
+        type=float,
+        default=30.0,
+        help="durée de la référence à un appel, mesurée d'abord (30 s ; 0 : aucune)",
+    )
     calls.add_argument("--username", default="asterisk", help="identifiant média")
     calls.add_argument("--password", help="mot de passe média (VOICEBOT_MEDIA_PASSWORD)")
     nlu = kinds.add_parser("nlu", help="exactitude et rapidité de la compréhension")

@@ -56,10 +56,28 @@ class Settings(BaseSettings):
         default="vosk-model-small-fr-0.22",
         description="Modèle Vosk : un nom du manifeste ou le chemin d'un dossier.",
     )
+    max_calls: int | None = Field(
+        default=None,
+        ge=1,
+        le=2000,
+        description="Appels pris en même temps ; au-delà, l'appel va aux agents (raison "
+        "« capacity »). Par défaut, ce que la mesure des coûts au démarrage permet.",
+    )
+    asr_warmup_audio: Path | None = Field(
+        default=None,
+        description="Fichier WAV de parole comme celle des appelants (des appels enregistrés, "
+        "dans leur langue) que chaque nouveau recogniseur décode une fois avant son premier "
+        "appel. Par défaut, une phrase dite par la voix du service.",
+    )
     asr_workers: int = Field(default_factory=_default_workers, ge=1, le=256)
     asr_alternatives: int = Field(default=3, ge=0, le=20)
-    asr_warm_recognizers: int = Field(
-        default=12, ge=0, le=64, description="Recogniseurs prêts d'avance (les premiers appels)."
+    asr_warm_recognizers: int | None = Field(
+        default=None,
+        ge=0,
+        le=2000,
+        description="Recogniseurs prêts d'avance. Par défaut, autant que d'appels admis "
+        "(les 12 premiers avant la mesure des coûts, les autres ensuite, sans passer devant "
+        "les appels).",
     )
     tts_engine: TtsEngineChoice = "auto"
     tts_voice: str = Field(
@@ -164,6 +182,11 @@ class Settings(BaseSettings):
     ari_media_format: Literal["slin16", "slin", "ulaw", "alaw"] = "slin16"
     handoff_context: str = Field(
         default="handoff", description="Contexte du plan de numérotation qui mène aux agents."
+    )
+    ari_overflow_context: str | None = Field(
+        default=None,
+        description="Avec plusieurs instances : contexte où va un appel que cette instance, "
+        "complète, ne prend pas (il essaie l'instance suivante) ; par défaut, les agents.",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)

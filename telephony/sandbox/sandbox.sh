@@ -10,7 +10,8 @@
 #
 # Settings (environment): SANDBOX_ROOT (the tree, default var/sandbox-root),
 # SANDBOX_SIP_PORT (5060), SANDBOX_ARI_PORT (8088), SANDBOX_AGENT_PORT (5070),
-# SANDBOX_BOT_PORT (where voicebot serve listens, 8080), SANDBOX_ARI_USERNAME/PASSWORD,
+# SANDBOX_BOT_PORT (where voicebot serve listens, 8080), SANDBOX_BOT_A_PORT and
+# SANDBOX_BOT_B_PORT (two more instances, 8081 and 8082), SANDBOX_ARI_USERNAME/PASSWORD,
 # SANDBOX_MEDIA_USERNAME/PASSWORD (what Asterisk presents to voicebot's /media).
 # Needs root (debootstrap, chroot). Asterisk shares the host's loopback.
 set -euo pipefail
@@ -23,6 +24,8 @@ SIP_PORT="${SANDBOX_SIP_PORT:-5060}"
 ARI_PORT="${SANDBOX_ARI_PORT:-8088}"
 AGENT_PORT="${SANDBOX_AGENT_PORT:-5070}"
 BOT_PORT="${SANDBOX_BOT_PORT:-8080}"
+BOT_A_PORT="${SANDBOX_BOT_A_PORT:-8081}"
+BOT_B_PORT="${SANDBOX_BOT_B_PORT:-8082}"
 RTP_START="${SANDBOX_RTP_START:-20000}"
 RTP_END="${SANDBOX_RTP_END:-20999}"
 ARI_USERNAME="${SANDBOX_ARI_USERNAME:-voicebot}"
@@ -109,6 +112,7 @@ configure() {
   for file in "$here"/conf/*.conf; do
     sed -e "s|@SIP_PORT@|$SIP_PORT|g" -e "s|@ARI_PORT@|$ARI_PORT|g" \
       -e "s|@AGENT_PORT@|$AGENT_PORT|g" -e "s|@BOT_PORT@|$BOT_PORT|g" \
+      -e "s|@BOT_A_PORT@|$BOT_A_PORT|g" -e "s|@BOT_B_PORT@|$BOT_B_PORT|g" \
       -e "s|@RTP_START@|$RTP_START|g" -e "s|@RTP_END@|$RTP_END|g" \
       -e "s|@ARI_USERNAME@|$ARI_USERNAME|g" -e "s|@ARI_PASSWORD@|$ARI_PASSWORD|g" \
       -e "s|@MEDIA_USERNAME@|$MEDIA_USERNAME|g" -e "s|@MEDIA_PASSWORD@|$MEDIA_PASSWORD|g" \

@@ -16,6 +16,7 @@ from voicebot.audio.vad import (
     VadSettings,
     VoiceGate,
     new_gate,
+    percentile,
 )
 from voicebot.calls.simulator import NoiseSource
 from voicebot.calls.turns import TurnDetector
@@ -101,6 +102,12 @@ def test_the_background_level_is_the_line_without_the_caller(
     assert background.dbfs == pytest.approx(expected, abs=0.01)
 
 
+@pytest.mark.parametrize("size", [25, 26, 150, 151])
+def test_the_percentile_is_numpys(size: int) -> None:
+    values = list(np.random.default_rng(size).uniform(-90.0, -20.0, size))
+    assert percentile(values, 90) == pytest.approx(float(np.percentile(values, 90)))
+
+
 def babble(dbfs: float, seconds: float, rate_hz: int) -> np.ndarray:
     return NoiseSource("babble", dbfs, rate_hz, seed=2).take(int(seconds * rate_hz))
 
@@ -144,6 +151,32 @@ def test_a_caller_is_heard_over_voices_behind(silero: SileroModel) -> None:
     assert confirmed and 4.0 < confirmed[0] < 4.4, events
     assert ended and end_s < ended[0] < end_s + 1.2, (end_s, events)  # the voices do not hold it
     assert len(confirmed) == 1, events
+
+
+@pytest.mark.parametrize("delay_ms", [200, 0])
+def test_the_first_syllables_are_not_learnt_as_the_line(silero: SileroModel, delay_ms: int) -> None:
+    """A caller who answers half a second after a prompt, on a quiet line: little line has
+    been heard outside the bot's voice, so the syllables heard before the turn opens would
+    be a large share of it. They are the caller's, not the line's: the background
+    stays where the line was (held at the speech's level, it would silence the soft
+    syllables of the whole turn)."""
+    pcm = espeak_speech("je voudrais une aide pour payer mon loyer", "fr", 8000, pad_s=0.0).pcm
+    speech = np.frombuffer(pcm, "<i2").astype(np.float64)
+    voiced = speech[np.abs(speech) > 200]
+    speech *= 32768.0 * 10 ** (-18.0 / 20.0) / float(np.sqrt(np.mean(voiced * voiced)))
+    sound = np.concatenate([np.zeros(4000), np.clip(speech, -32768, 32767)])
+    gate = VoiceGate(silero.detector(8000), VadSettings(background_delay_ms=delay_ms))
+    turns = TurnDetector()
+    backgrounds = []
+    for i in range(0, len(sound) - 159, 160):
+        voice = gate.push(sound[i : i + 160].astype(np.int16), caller_turn=turns.candidate)
+        turns.push(voice.voiced)
+        if turns.candidate:
+            backgrounds.append(voice.background_dbfs)
+    if delay_ms:
+        assert backgrounds and max(backgrounds) < -80.0, max(backgrounds)
+    else:  # learnt at once, the onset lifts the line's level up to the speech's
+        assert max(backgrounds) > -45.0, max(backgrounds)
 
 
 def test_a_missing_model_says_what_to_do(tmp_path: Path) -> None:

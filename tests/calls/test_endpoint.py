@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 import httpx
@@ -11,7 +12,7 @@ from websockets.exceptions import InvalidStatus
 
 from tests.calls.conftest import RunningServer
 from tests.conftest import espeak_speech
-from voicebot.calls.record import CallRecord
+from voicebot.calls.record import TURN_STAGES, CallRecord
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -53,6 +54,26 @@ async def test_speech_gives_a_transcript_and_a_reply(server: RunningServer) -> N
     assert caller_turns and "라디오" in caller_turns[0].text
     replies = [t for t in record.turns if t.speaker == "bot"][1:]
     assert replies and replies[0].latency_ms is not None and replies[0].latency_ms < 3000
+    # Where that latency went: every stage, in order, adding up to it.
+    stages = replies[0].stages_ms
+    assert list(stages) == list(TURN_STAGES)
+    assert sum(stages.values()) == pytest.approx(replies[0].latency_ms, abs=1.0)
+    assert stages["endpoint"] >= 150  # the turn waited for the caller's silence
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        metrics = (await http.get("/metrics")).text
+    for stage in TURN_STAGES:
+        assert f'voicebot_turn_stage_seconds_count{{stage="{stage}"}}' in metrics
+    values = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert values["voicebot_asr_audio_seconds_total"] >= 1.0  # the speech was decoded
+    assert values['voicebot_engine_cpu_seconds_total{pool="asr"}'] > 0.0
+    assert values["voicebot_event_loop_lag_seconds_count"] > 0
+    # The start-up heap was collected once, then frozen out of the collector's walks.
+    assert values['voicebot_gc_pause_seconds_count{generation="2"}'] >= 1
+    assert gc.get_freeze_count() > 0
 
 
 async def test_barge_in_flushes_the_prompt(server: RunningServer) -> None:

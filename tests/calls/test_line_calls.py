@@ -72,7 +72,7 @@ async def test_a_complete_request_ends_the_turn_on_a_short_silence(
     prompts = tmp_path / "prompts"
     shutil.copytree(PROJECT_ROOT / "prompts", prompts)
     (prompts / "mairie" / "learned.yaml").write_text(
-        "examples:\n  horaires:\n    - 라디오 음악\n", encoding="utf-8"
+        "examples:\n  horaires:\n    - 라디오 음악 전화 번호\n", encoding="utf-8"
     )
     settings = load_settings(
         asr_model=str(korean_model_dir),
@@ -84,7 +84,7 @@ async def test_a_complete_request_ends_the_turn_on_a_short_silence(
     waits = TurnSettings()
     async with running(settings) as server:
         for call_id, text, wait in (
-            ("complete", "라디오 음악", waits.end_short_ms),
+            ("complete", "라디오 음악 전화 번호", waits.end_short_ms),
             ("open", "안녕하세요", waits.end_ms),
         ):
             async with server.call(call_id) as call:

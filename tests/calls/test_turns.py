@@ -44,6 +44,11 @@ def frames(ms: int, mark: str) -> str:
             [(60, TurnEvent.CANDIDATE), (180, TurnEvent.CONFIRMED), (1200, TurnEvent.ENDED)],
         ),
         (
+            "a consonant's closure is speech",
+            frames(100, "#") + frames(40, ".") + frames(100, "#") + frames(900, "."),
+            [(60, TurnEvent.CANDIDATE), (180, TurnEvent.CONFIRMED), (1040, TurnEvent.ENDED)],
+        ),
+        (
             "syllables with gaps add up",
             (frames(80, "#") + frames(60, ".")) * 3 + frames(900, "."),
             [(60, TurnEvent.CANDIDATE), (300, TurnEvent.CONFIRMED), (1160, TurnEvent.ENDED)],
@@ -92,6 +97,7 @@ def test_a_long_utterance_is_cut_at_the_limit() -> None:
 
 @pytest.mark.parametrize(
     ("partial", "complete", "spelling", "expected"),
+    # (a request needs two words here, as an open question does)
     [
         ("quels sont les horaires de la mairie", True, False, Ending.COMPLETE),
         ("quels sont les horaires de la mairie", False, False, Ending.OPEN),
@@ -105,12 +111,17 @@ def test_a_long_utterance_is_cut_at_the_limit() -> None:
         ("mon numéro c'est un deux trois", False, True, Ending.HANGING),
         ("un deux trois quatre", True, True, Ending.HANGING),
         ("un deux trois quatre", True, False, Ending.COMPLETE),
-        ("oui", True, False, Ending.COMPLETE),
+        ("passeport", True, False, Ending.OPEN),
         ("", False, False, Ending.OPEN),
     ],
 )
 def test_how_the_words_end(partial: str, complete: bool, spelling: bool, expected: Ending) -> None:
-    assert ending(partial, complete, spelling) is expected
+    assert ending(partial, complete, spelling, min_words=2) is expected
+
+
+def test_a_value_asked_for_may_be_one_word() -> None:
+    assert ending("oui", True, min_words=1) is Ending.COMPLETE
+    assert ending("oui", True, min_words=2) is Ending.OPEN
 
 
 def test_every_ending_has_its_own_wait() -> None:

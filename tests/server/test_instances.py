@@ -8,9 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import httpx2
 
 from tests.console.harness import PASSWORD, log_in
+from tests.e2e.conftest import always_open_content
 from tests.local_server import free_port
 from tests.postgres import postgres_schema
 from tests.serve_process import Bot
@@ -94,6 +96,47 @@ async def test_calls_from_two_instances_show_in_one_console(tmp_path: Path) -> N
             finally:
                 store.close()
             assert done == {"appel-a": "a", "appel-b": "b"}
+        finally:
+            first.stop()
+            second.stop()
+
+
+async def test_any_instance_answers_the_route_of_a_call_another_had(tmp_path: Path) -> None:
+    """Plain dialplan behind several instances: the route question may reach an instance
+    that did not have the call; the shared store answers it, and an unknown call still
+    goes to the queue at once."""
+    with postgres_schema() as url:
+        first, second = instance("a", url, tmp_path), instance("b", url, tmp_path)
+        prompts = always_open_content(tmp_path / "prompts")  # agents answer whatever the hour
+        for bot in (first, second):
+            bot.env["VOICEBOT_PROMPTS_DIR"] = str(prompts)
+        first.start()
+        second.start()
+        try:
+            async with SimulatedCall(
+                f"ws://127.0.0.1:{first.port}/media",
+                "asterisk",
+                MEDIA_PASSWORD,
+                call_id="route-a",
+            ) as call:
+                await call.start_media()
+                await call.wait_heard(300)
+                await call.dtmf("0")  # an agent, please
+                deadline = time.monotonic() + 20
+                while call.closed_at is None:
+                    assert time.monotonic() < deadline, "the bot did not hand the call over"
+                    await asyncio.sleep(0.1)
+            auth = ("asterisk", MEDIA_PASSWORD)
+            async with httpx.AsyncClient(timeout=10) as http:
+                mine = await http.get(f"{first.url}/calls/route-a/route", auth=auth)
+                started = time.monotonic()
+                other = await http.get(f"{second.url}/calls/route-a/route", auth=auth)
+                unknown = await http.get(f"{second.url}/calls/nobody/route", auth=auth)
+                quick = time.monotonic() - started
+            assert mine.text == "queue,keypad_0,"
+            assert other.text == mine.text
+            assert unknown.text == "queue,,"
+            assert quick < 2.0  # (both asked of the store; neither waits out the dialplan's 3 s)
         finally:
             first.stop()
             second.stop()

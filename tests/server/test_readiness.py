@@ -24,6 +24,19 @@ MEDIA_PASSWORD = "secret-readiness"
 POOL_SIZE = 16  # the most idle recognisers a pool keeps: the longest warming there is
 
 
+def watched(
+    env: dict[str, str], port: int, tmp_path: Path, until: str
+) -> tuple[Bot, list[dict[str, Any]]]:
+    """A service started once ``/readyz`` says ``until`` is true; every answer it gave."""
+    seen: list[dict[str, Any]] = []
+
+    def reached(body: dict[str, Any]) -> bool:
+        seen.append(body)
+        return body.get(until) is True
+
+    return Bot(env, port, tmp_path / "serve.log", ready=reached), seen
+
+
 async def test_ready_before_warming_and_the_first_call_gets_speech(
     korean_model_dir: Path, joe_voice_path: Path, tmp_path: Path
 ) -> None:
@@ -38,13 +51,7 @@ async def test_ready_before_warming_and_the_first_call_gets_speech(
         media_password=MEDIA_PASSWORD,
         database_url=database_url,
     )
-    seen: list[dict[str, Any]] = []
-
-    def ready(body: dict[str, Any]) -> bool:
-        seen.append(body)
-        return body.get("ready") is True
-
-    bot = Bot(env, port, tmp_path / "serve.log", ready=ready)
+    bot, seen = watched(env, port, tmp_path, "ready")
     started = time.monotonic()
     await asyncio.to_thread(bot.start)
     try:
@@ -86,3 +93,33 @@ def finished_call(database_url: str, call_id: str, timeout_s: float = 30.0) -> C
             time.sleep(0.2)
     finally:
         store.close()
+
+
+async def test_a_warm_recogniser_for_every_call_admitted_then_warmed(
+    korean_model_dir: Path, joe_voice_path: Path, tmp_path: Path
+) -> None:
+    """Without a set number, the pool is warmed up to the admission limit (past the first
+    ones warmed before the costs are measured); /readyz says when all warming is done."""
+    port = free_port()
+    limit = 14  # more than the first 12
+    env = serve_env(  # no VOICEBOT_ASR_WARM_RECOGNIZERS: the default
+        port,
+        korean_model_dir,
+        joe_voice_path,
+        asr_workers="2",
+        max_calls=str(limit),
+        media_password=MEDIA_PASSWORD,
+        database_url=f"sqlite:///{tmp_path / 'voicebot.db'}",
+    )
+    bot, seen = watched(env, port, tmp_path, "warmed")
+    started = time.monotonic()
+    await asyncio.to_thread(bot.start)
+    try:
+        print(f"\nvoicebot serve: {limit} recognisers warm in {time.monotonic() - started:.1f} s")
+        assert any(body.get("warmed") is False for body in seen)  # said while warming
+        body = seen[-1]
+        assert body["prompts_ready"] is True
+        assert body["asr"]["idle_recognizers"] == limit
+        assert body["capacity"]["max_calls"] == limit
+    finally:
+        bot.stop()

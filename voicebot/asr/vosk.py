@@ -22,7 +22,7 @@ from voicebot.asr.transcript import Transcript, parse_final, parse_partial
 from voicebot.audio.frame import AudioFrame
 from voicebot.audio.resample import resample
 from voicebot.errors import AudioError, EngineError, ModelError
-from voicebot.executor import EnginePool
+from voicebot.executor import EnginePool, Priority
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,10 @@ class VoskRecognizer:
         self.sample_rate_hz = sample_rate_hz
         self.alternatives = alternatives
         self.grammar: tuple[str, ...] | None = None
+        self.asked: tuple[str, ...] | None = None
+        """The vocabulary last asked for (``grammar`` is what the model had of it)."""
+        self.priority = Priority.NORMAL
+        """How its jobs rank in the engine pool (its call's turn ended: urgent)."""
         self.audio_decoded_s = 0.0
         self._lock = asyncio.Lock()
         # The asyncio lock orders the jobs; this one makes them exclusive in the threads.
@@ -105,17 +109,19 @@ class VoskRecognizer:
             )
         async with self._lock:
             self.audio_decoded_s += frame.duration_ms / 1000.0
-            return await self.pool.run(self._accept_blocking, frame.pcm)
+            self.pool.audio_s += frame.duration_ms / 1000.0
+            return await self.pool.run_as(self._priority, self._accept_blocking, frame.pcm)
 
     async def finish(self) -> Transcript:
         """Flush the stream: the final transcript of what was said since the last one."""
         async with self._lock:
-            raw = await self.pool.run(self._call, "FinalResult")
+            raw = await self.pool.run_as(self._priority, self._call, "FinalResult")
             return parse_final(raw)
 
     async def set_grammar(self, words: Sequence[str] | None) -> list[str]:
         """Limit the vocabulary (None: open vocabulary). Returns the words kept."""
         kept: list[str] = []
+        self.asked = None if words is None else tuple(words)
         if words is None:
             payload = "[]"
             self.grammar = None
@@ -129,12 +135,21 @@ class VoskRecognizer:
             payload = json.dumps(kept, ensure_ascii=False)
             self.grammar = tuple(kept)
         async with self._lock:
-            await self.pool.run(self._call, "SetGrammar", payload)
+            await self.pool.run_as(self._priority, self._call, "SetGrammar", payload)
         return kept
+
+    async def reset_stream(self) -> Transcript:
+        """End the utterance without its final decode (what was said is not wanted): an
+        empty transcript."""
+        await self.reset()
+        return Transcript("", is_final=True)
 
     async def reset(self) -> None:
         async with self._lock:
-            await self.pool.run(self._call, "Reset")
+            await self.pool.run_as(self._priority, self._call, "Reset")
+
+    def _priority(self) -> Priority:
+        return self.priority
 
     def _in_vocabulary(self, phrase: str) -> bool:
         return all(self.model.has_word(w) for w in phrase.split())
@@ -189,9 +204,18 @@ class RecognizerPool:
         return len(self._idle)
 
     async def _create(self, for_a_waiting_call: bool = False) -> VoskRecognizer:
-        recognizer = await self.pool.run(
-            VoskRecognizer, self.model, self.pool, self.sample_rate_hz, self.alternatives
+        # Warming for no call yet waits for every call's decoding; for a waiting call, it
+        # is that call's streaming work.
+        priority = Priority.NORMAL if for_a_waiting_call else Priority.BACKGROUND
+        recognizer = await self.pool.run_as(
+            lambda: priority,
+            VoskRecognizer,
+            self.model,
+            self.pool,
+            self.sample_rate_hz,
+            self.alternatives,
         )
+        recognizer.priority = priority
         # A new recogniser expands its decoding graph lazily: its first utterance decodes
         # about ten times slower than the next ones (measured: 2 s instead of 0.15 s).
         # Decoding speech once, at creation, pays most of that before any caller. A call
@@ -204,10 +228,16 @@ class RecognizerPool:
         if sample.sample_rate_hz != self.sample_rate_hz:
             pcm = resample(sample.pcm, sample.sample_rate_hz, self.sample_rate_hz)
             sample = AudioFrame(pcm, self.sample_rate_hz)
-        await recognizer.accept(sample)
+        # In steps of 0.2 s, as a call's audio: a call's job waits for one step at most.
+        step = self.sample_rate_hz // 5 * 2
+        for start in range(0, len(sample.pcm), step):
+            await recognizer.accept(
+                AudioFrame(sample.pcm[start : start + step], self.sample_rate_hz)
+            )
         await recognizer.finish()
         await recognizer.reset()
         recognizer.audio_decoded_s = 0.0
+        recognizer.priority = Priority.NORMAL
         self.created += 1
         return recognizer
 
@@ -228,10 +258,19 @@ class RecognizerPool:
                 return
             self._idle.append(recognizer)
 
-    async def acquire(self) -> VoskRecognizer:
-        """A warm recogniser if one is idle, else a new one, warmed for this call."""
+    async def acquire(self, grammar: tuple[str, ...] | None = None) -> VoskRecognizer:
+        """A warm recogniser if one is idle, else a new one, warmed for this call.
+
+        Each recogniser expands the decoding graph lazily, for itself, as it meets new
+        words: its first pass over words costs it 4 to 8 times the next ones. So the one
+        most recently used is lent first (its graph holds the most of what callers say),
+        one already limited to ``grammar`` if there is one (a change of vocabulary
+        starts its graph anew), and the least used one is given up to a new vocabulary."""
         if self._idle:
-            return self._idle.pop()
+            for index in range(len(self._idle) - 1, -1, -1):
+                if self._idle[index].asked == grammar:
+                    return self._idle.pop(index)
+            return self._idle.pop() if grammar is None else self._idle.pop(0)
         self._calls_waiting += 1
         self._no_call_waiting.clear()
         try:
@@ -241,6 +280,20 @@ class RecognizerPool:
             if self._calls_waiting == 0:
                 self._no_call_waiting.set()
 
+    async def give_back(self, recognizer: VoskRecognizer) -> None:
+        """A recogniser lent for one turn, its stream ended (final result or reset):
+        ready for the next turn of any call, with its vocabulary."""
+        if recognizer.audio_decoded_s > self.max_audio_s:
+            self.retired += 1
+            return
+        self._idle.append(recognizer)
+
+    def trim(self) -> None:
+        """Idle recognisers beyond ``max_idle`` are let go, the least used first."""
+        while len(self._idle) > self.max_idle:
+            self._idle.pop(0)
+            self.retired += 1
+
     async def release(self, recognizer: VoskRecognizer) -> None:
         if recognizer.audio_decoded_s > self.max_audio_s or len(self._idle) >= self.max_idle:
             self.retired += 1
@@ -248,6 +301,4 @@ class RecognizerPool:
         # Reset first: Kaldi aborts the process on a grammar change to a recogniser that
         # is still running (a call that ended while the caller spoke).
         await recognizer.reset()
-        if recognizer.grammar is not None:
-            await recognizer.set_grammar(None)
         self._idle.append(recognizer)

@@ -114,7 +114,11 @@ class EchoGuard:
         end = start + len(samples)
         needed = end - self._ref_base
         if needed > len(self._ref):
-            self._ref = np.concatenate([self._ref, np.zeros(needed - len(self._ref), np.float32)])
+            # Grown by half again at least: a long answer sent frame by frame is not copied
+            # whole at every frame (the zeros past what was sent are silence, as they are).
+            grown = np.zeros(max(needed, len(self._ref) * 3 // 2), np.float32)
+            grown[: len(self._ref)] = self._ref
+            self._ref = grown
         self._ref[start - self._ref_base : end - self._ref_base] = samples
 
     def _reference(self, start: int, end: int) -> np.ndarray[Any, Any]:
@@ -148,10 +152,8 @@ class EchoGuard:
         self, start: int, inbound: np.ndarray[Any, Any], recent: np.ndarray[Any, Any]
     ) -> EchoCheck:
         frame = self.rate_hz // 50
-        loudest = max(
-            level_dbfs(recent[i : i + frame])
-            for i in range(0, max(1, len(recent) - frame + 1), frame)
-        )
+        levels = _frame_levels(recent, frame)
+        loudest = float(levels.max()) if len(levels) else level_dbfs(recent)
         unknown_floor = loudest - self.return_loss_db + self.settings.unknown_margin_db
         if self.delay_samples is None:
             return EchoCheck(inbound.astype(np.int16), unknown_floor)
@@ -206,10 +208,7 @@ class EchoGuard:
         whatever the caller adds, so (reference - inbound) bounds the return loss from
         below; the largest bound seen is kept."""
         frame = self.rate_hz // 50
-        voiced = sum(
-            level_dbfs(ref[i : i + frame]) > _ACTIVE_DBFS
-            for i in range(0, len(ref) - frame + 1, frame)
-        )
+        voiced = int(np.count_nonzero(_frame_levels(ref, frame) > _ACTIVE_DBFS))
         if voiced * frame < 0.8 * len(ref):
             return
         bound = level_dbfs(ref) - level_dbfs(x)

@@ -73,7 +73,6 @@ import asyncio
 import json
 import os
 import secrets
-import shutil
 import statistics
 import subprocess
 import sys
@@ -94,7 +93,7 @@ from websockets.exceptions import WebSocketException
 from voicebot.audio.frame import AudioFrame
 from voicebot.audio.g711 import ulaw_decode, ulaw_encode
 from voicebot.audio.resample import resample
-from voicebot.bench.calls import _free_port, p95
+from voicebot.bench.calls import _free_port, open_content_copy, p95
 from voicebot.calls.simulator import LineConditions, SimulatedCall
 from voicebot.config import PROJECT_ROOT
 from voicebot.errors import EngineError, UsageError
@@ -335,15 +334,7 @@ async def transcribe(corpus: Corpus, model_dir: Path) -> None:
 
 def content_copy(source: Path, target: Path, corpus: Corpus, quick: bool) -> list[str]:
     """The content the bench's servers use; returns the warnings to show."""
-    shutil.copytree(source, target)
-    service_path = target / "service.yaml"
-    service = yaml.safe_load(service_path.read_text(encoding="utf-8"))
-    days = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-    service["hours"] = {day: ["00:00-24:00"] for day in days}
-    service["closed_on_public_holidays"] = False
-    service["closed_dates"] = []
-    service.pop("gbfs_url", None)
-    service_path.write_text(yaml.safe_dump(service, allow_unicode=True), encoding="utf-8")
+    open_content_copy(source, target)
     if quick:
         prompts_path = target / LINE / "prompts.yaml"
         prompts = yaml.safe_load(prompts_path.read_text(encoding="utf-8"))

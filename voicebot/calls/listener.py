@@ -112,7 +112,8 @@ class Listener:
             self._start_feeding()
         if self._feeding:
             if self.turns.quiet_ms <= self.decode_tail_ms or event is TurnEvent.ENDED:
-                self._to_recogniser(cleaned)
+                # Speech is decoded a few frames at a time, a quiet frame at once.
+                self._to_recogniser(cleaned, flush=self.turns.quiet_ms > 0)
         else:
             self._preroll.append(cleaned)
         if event is TurnEvent.CONFIRMED:
@@ -144,9 +145,9 @@ class Listener:
         if self.recognition is not None:
             self.recognition.close(keep)
 
-    def _to_recogniser(self, frame: AudioFrame) -> None:
+    def _to_recogniser(self, frame: AudioFrame, flush: bool = False) -> None:
         if self.recognition is not None:
-            self.recognition.audio(frame)
+            self.recognition.audio(frame, flush)
 
     async def _confirmed(self) -> None:
         self._on_speech()

@@ -12,6 +12,28 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+TURN_STAGES = ("endpoint", "transcript", "understanding", "first_audio")
+"""A reply's latency, in order: the caller's last voiced frame to the end of the turn
+(the wait for more words), to the final transcript, to the dialog's answer, to its first
+audio sent."""
+
+
+def stages(speech_end: float, marks: dict[str, float], first_audio: float) -> dict[str, float]:
+    """Each stage's share of a reply's latency, in ms, from the instants (monotonic s) the
+    turn passed them; a stage not passed (a reply to a key, a silence) is left out and its
+    time counts in the next one."""
+    passed = {**marks, "first_audio": first_audio}
+    shares: dict[str, float] = {}
+    since = speech_end
+    for name in TURN_STAGES:
+        at = passed.get(name)
+        if at is None:
+            continue
+        shares[name] = max(0.0, at - since) * 1000.0
+        since = max(since, at)
+    return shares
+
+
 @dataclass
 class Turn:
     speaker: str
@@ -25,6 +47,9 @@ class Turn:
     """For a bot turn: end of the caller's speech to the first reply audio."""
     heard_fully: bool | None = None
     """For a bot turn: whether the caller heard it to the end (False: barged in)."""
+    stages_ms: dict[str, float] = field(default_factory=dict)
+    """For a bot turn answering speech: where its latency went, stage by stage
+    (:data:`TURN_STAGES`); empty when the reply was not to a spoken turn."""
 
 
 @dataclass

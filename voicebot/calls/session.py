@@ -32,7 +32,7 @@ from voicebot.audio.vad import SileroModel, new_gate
 from voicebot.calls.limits import DTMF_DIGITS, KEYPAD_PER_S, keypad_bucket
 from voicebot.calls.listener import Listener
 from voicebot.calls.recognition import Recognition
-from voicebot.calls.record import CallRecord, CallRegistry, Turn, now_utc
+from voicebot.calls.record import CallRecord, CallRegistry, Turn, now_utc, stages
 from voicebot.calls.scripted import note_understanding
 from voicebot.calls.speaker import Speaker, Speech
 from voicebot.calls.turns import Ending, TurnDetector, TurnSettings, ending
@@ -192,6 +192,8 @@ class CallSession:
             decode_tail_ms=self.timings.decode_tail_ms,
         )
         self._speech_ended_at: float | None = None
+        self._marks: dict[str, float] = {}
+        """When the caller's turn passed each stage (monotonic), until its reply sounds."""
         self._speculated = ""
         self._silence_task: asyncio.Task[None] | None = None
         self._listen_timeout_ms = self.timings.listen_timeout_ms
@@ -332,9 +334,11 @@ class CallSession:
             self.record.turns.append(Turn("caller", f"[touche {event.digit}]"))
             await self.speaker.stop()  # a key always interrupts, at once
         if isinstance(event, Heard):
+            self._marks.setdefault("transcript", time.monotonic())
             # Understanding the n-best list is CPU work: off the event loop, so other
             # calls' audio keeps flowing meanwhile.
             self.state, actions = await asyncio.to_thread(step, self.state, event, self.context)
+            self._marks.setdefault("understanding", time.monotonic())
         else:
             self.state, actions = step(self.state, event, self.context)
         if isinstance(event, Heard | Keypad) and self.record.turns:
@@ -398,8 +402,11 @@ class CallSession:
         if speech.turn is None:
             return
         if self._speech_ended_at is not None:
-            speech.turn.latency_ms = (time.monotonic() - self._speech_ended_at) * 1000.0
+            now = time.monotonic()
+            speech.turn.latency_ms = (now - self._speech_ended_at) * 1000.0
+            speech.turn.stages_ms = stages(self._speech_ended_at, self._marks, now)
             self._speech_ended_at = None
+            self._marks = {}
         self._publish(speech.turn)
 
     def _publish(self, turn: Turn) -> None:
@@ -437,6 +444,7 @@ class CallSession:
 
     async def _turn_ended(self, speech_ended_at: float) -> None:
         self._speech_ended_at = speech_ended_at
+        self._marks = {"endpoint": time.monotonic()}
 
     async def _words(self, text: str) -> bool:
         """A partial transcript: how it ends tells the turn detector how long to wait.
@@ -445,7 +453,9 @@ class CallSession:
         slot = self._asked_slot()
         if slot is not None:
             spelling = slot.kind == "dossier"
-        kind = ending(text, await asyncio.to_thread(self._complete, text), spelling)
+        # A request needs two words to be complete; a value asked for may be one (« oui »).
+        words = 1 if slot is not None else 2
+        kind = ending(text, await asyncio.to_thread(self._complete, text), spelling, words)
         # The words themselves stay out of the log: transcripts are kept only as long as
         # the retention settings say, in the store.
         log.debug(

@@ -151,10 +151,12 @@ class Speaker:
                         (speech.started_at - started) * 1000.0,
                     )
                     self._on_first_audio(speech)
+                # The echo guard's reference is placed once per chunk, as it will play.
+                self.echo.sent(b"".join(frame.pcm for frame in frames) + tail)
                 for frame in frames:
-                    await self._send(frame.pcm)
+                    await self.sink.send_audio(frame.pcm)
                 if tail:
-                    await self._send(tail)
+                    await self.sink.send_audio(tail)
                 sent_ms += chunk.duration_ms
                 if self.sink.supports_marks:
                     self._mark_seq += 1
@@ -170,10 +172,6 @@ class Speaker:
         if not self.sink.supports_marks or not speech.marks:
             # No marks (AudioSocket): the transport paces, so sending done is playing done.
             speech.done.set()
-
-    async def _send(self, pcm: bytes) -> None:
-        self.echo.sent(pcm)
-        await self.sink.send_audio(pcm)
 
     def _pad(self, pcm: bytes, whole: int) -> bytes:
         size = frame_bytes(self.rate_hz)

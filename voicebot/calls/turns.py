@@ -40,6 +40,9 @@ class TurnSettings:
     """Voiced time that opens a candidate."""
     confirm_ms: int = 180
     """Voiced time within a candidate that confirms caller speech (barge-in)."""
+    bridge_ms: int = 40
+    """A gap this short between voiced frames (the closure of a « p », a « t », a « k »)
+    is speech too: it counts toward ``confirm_ms``."""
     drop_ms: int = 300
     """Quiet that drops a candidate not yet confirmed."""
     end_short_ms: int = 200
@@ -72,8 +75,14 @@ DIGIT_WORDS = frozenset(
 _WORD = re.compile(r"[\w']+")
 
 
-def ending(partial: str, complete: bool, spelling_digits: bool = False) -> Ending:
-    """How the words heard so far end: a complete request, a phrase left hanging, or open."""
+def ending(
+    partial: str, complete: bool, spelling_digits: bool = False, min_words: int = 1
+) -> Ending:
+    """How the words heard so far end: a complete request, a phrase left hanging, or open.
+
+    ``min_words``: fewer words are never complete, whatever the understanding says (one
+    word is too little to know it is the whole request: the first word of a sentence,
+    a noise heard as a word)."""
     words = _WORD.findall(fold(partial))
     if not words:
         return Ending.OPEN
@@ -82,7 +91,7 @@ def ending(partial: str, complete: bool, spelling_digits: bool = False) -> Endin
         return Ending.HANGING
     if spelling_digits and (last.isdigit() or last in DIGIT_WORDS):
         return Ending.HANGING
-    return Ending.COMPLETE if complete else Ending.OPEN
+    return Ending.COMPLETE if complete and len(words) >= min_words else Ending.OPEN
 
 
 def end_wait_ms(kind: Ending, settings: TurnSettings) -> int:
@@ -142,6 +151,8 @@ class TurnDetector:
             return None
         self._length_ms += step
         if voiced:
+            if 0 < self._quiet_ms <= self.settings.bridge_ms:
+                self._voiced_ms += self._quiet_ms  # a consonant's closure, not a pause
             self._voiced_ms += step
             self._quiet_ms = 0
         else:

@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from voicebot import __version__
+from voicebot.asr.vosk import RecognizerPool
+from voicebot.calls.admission import cores
 from voicebot.calls.record import CallRegistry
 from voicebot.config import Settings
 from voicebot.console.auth import Guard, Viewer
@@ -23,12 +25,13 @@ from voicebot.dialog.render import render
 from voicebot.errors import VoicebotError
 from voicebot.live.gbfs import GbfsClient
 from voicebot.nlu.understand import Understander
-from voicebot.server import systemd
+from voicebot.server import heap, systemd
+from voicebot.server.capacity import measure_costs
 from voicebot.server.engines import load_engines
 from voicebot.server.media import authorized, media_endpoint
 from voicebot.server.readiness import DatabaseProbe
 from voicebot.server.recorder import CallRecorder
-from voicebot.server.state import AppState, Metrics
+from voicebot.server.state import AppState, Metrics, admission_for, watch_loop
 from voicebot.store import Store
 from voicebot.telephony.ari import AriController
 from voicebot.telephony.audiosocket import AudioSocketServer
@@ -113,13 +116,99 @@ async def warm_up(state: AppState) -> None:
     await warm_narrowband(state)
     pool = state.pools.get(16000)
     if pool is not None:
-        started = time.monotonic()
-        try:
-            await pool.warm(state.settings.asr_warm_recognizers)
-        except VoicebotError as exc:
-            log.warning("recognisers could not be warmed: %s", exc)
-        log.info("%d recognisers warmed in %.1f s", pool.idle, time.monotonic() - started)
+        await warm(pool, first_warm(state.settings))
+    await measure_capacity(state)
     await preload_prompts(state)
+    if state.settings.asr_warm_recognizers is None:
+        await warm_to_capacity(state)
+    heap.settle()  # the warm recognisers and rendered prompts stay too
+    state.warmed = True
+
+
+FIRST_WARM = 12
+"""Recognisers warmed before the costs are measured (the first calls' ones)."""
+
+
+def first_warm(settings: Settings) -> int:
+    chosen = settings.asr_warm_recognizers
+    return FIRST_WARM if chosen is None else chosen
+
+
+async def warm(pool: RecognizerPool, count: int) -> None:
+    started, before = time.monotonic(), pool.idle
+    try:
+        await pool.warm(count)
+    except VoicebotError as exc:
+        log.warning("recognisers could not be warmed: %s", exc)
+    log.info(
+        "%d recognisers (%d Hz) warmed in %.1f s",
+        pool.idle - before,
+        pool.sample_rate_hz,
+        time.monotonic() - started,
+    )
+
+
+async def warm_to_capacity(state: AppState) -> None:
+    """One warm recogniser for every call the instance admits: a new recogniser decodes
+    its first words about ten times slower, and a burst of calls on new ones costs the
+    calls in progress their turn. Warming waits behind every call's decoding."""
+    pool = state.recognizers(8000) if narrowband_expected(state.settings) else None
+    pool = pool or state.pools.get(16000)
+    if pool is None:
+        return
+    limit = state.admission.limit
+    pool.max_idle = max(pool.max_idle, limit)
+    await warm(pool, max(0, limit - pool.idle - state.admission.active))
+
+
+async def measure_capacity(state: AppState) -> None:
+    """The cost model on this machine, and the admission limit it gives (unless set)."""
+    pool = state.pools.get(8000) if narrowband_expected(state.settings) else None
+    pool = pool or state.pools.get(16000)
+    if pool is None:
+        return
+    costs = await measure_costs(pool, state.engines.synthesizer, state.engines.vad)
+    state.admission.measured(costs, cores())
+    admission = state.admission
+    log.info(
+        "capacity: %d calls (%s); decoding %.2f core-s per second of speech, listening "
+        "%.3f core-s per second of line, a reply %.2f core-s, %d cores",
+        admission.limit,
+        admission.source,
+        costs.decode_per_s,
+        costs.listen_per_s,
+        costs.reply,
+        cores(),
+    )
+
+
+ROUTE_WAIT_S = 1.0
+"""How long a route question waits for another instance to write that a call it had is
+finished (its recorder writes it within a fraction of a second)."""
+
+
+async def stored_route(state: AppState | None, call_id: str) -> tuple[str, str, str] | None:
+    """A call's route from the shared store (an unfinished call is waited for, a little);
+    None when no instance had it or the store does not answer."""
+    store = state.store if state is not None else None
+    if store is None:
+        return None
+    deadline = time.monotonic() + ROUTE_WAIT_S
+    while True:
+        try:
+            found = await asyncio.wait_for(
+                asyncio.to_thread(store.call_route, call_id), ROUTE_WAIT_S
+            )
+        except (TimeoutError, VoicebotError) as exc:
+            log.warning("route of call %s: the store did not answer (%s): queue", call_id, exc)
+            return None
+        if found is None:
+            return None  # no instance ever had it
+        if found[0] != "open":
+            return found
+        if time.monotonic() >= deadline:
+            return "queue", "", found[2]  # still open: the caller is not left waiting
+        await asyncio.sleep(0.1)
 
 
 async def warm_narrowband(state: AppState) -> None:
@@ -130,7 +219,7 @@ async def warm_narrowband(state: AppState) -> None:
     if pool is None:
         return
     try:
-        await pool.warm(max(1, state.settings.asr_warm_recognizers // 2))
+        await pool.warm(max(1, first_warm(state.settings) // 2))
     except VoicebotError as exc:
         log.warning("8 kHz recognisers could not be warmed: %s", exc)
 
@@ -147,6 +236,10 @@ async def start_audiosocket(state: AppState) -> asyncio.Server | None:
         settings.audiosocket_rate_hz,
         start_timeout_s=settings.media_start_timeout_ms / 1000.0,
         idle_timeout_s=float(settings.media_idle_timeout_s),
+        admission=state.admission,
+        overflowed=lambda call_id: state.overflowed(
+            call_id, settings.default_line, None, "audiosocket"
+        ),
     )
     listener = await asyncio.start_server(server.handle, settings.host, settings.audiosocket_port)
     log.info("AudioSocket listening on %s:%s", settings.host, settings.audiosocket_port)
@@ -164,7 +257,11 @@ def start_ari(state: AppState) -> tuple[AriController, asyncio.Task[None]] | Non
             session.feed_dtmf(digit)
 
     controller = AriController(
-        state.settings, state.registry.get, dtmf, unattended=state.routed_without_session
+        state.settings,
+        state.registry.get,
+        dtmf,
+        unattended=state.routed_without_session,
+        admission=state.admission,
     )
     state.ari = controller
     return controller, asyncio.create_task(controller.run(), name="ari")
@@ -190,6 +287,8 @@ def create_app(settings: Settings) -> FastAPI:
             synthesizer=CachingSynthesizer(engines.synthesizer),
             gbfs=GbfsClient(content.service.gbfs_url) if content.service.gbfs_url else None,
         )
+        state.admission = admission_for(settings)
+        state.metrics.watch_admission(lambda: state.admission)
         if engines.asr_model is not None:
             state.pools[16000] = engines.recognizers  # type: ignore[assignment]
         if settings.media_password is None:
@@ -198,9 +297,11 @@ def create_app(settings: Settings) -> FastAPI:
         await recorder.start()
         app.state.voicebot = state
         warming = asyncio.create_task(warm_up(state))
+        lag = asyncio.create_task(watch_loop(state.metrics), name="loop-lag")
         state.stations()  # bike station names fetched in the background for the first calls
         audiosocket = await start_audiosocket(state)
         ari = start_ari(state)
+        heap.settle()  # what start-up loaded lives as long as the process
         log.info("voicebot ready: %s", engines.describe())
         supervised = systemd.supervise(settings.host, settings.port)
         try:
@@ -208,6 +309,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             systemd.notify("STOPPING=1")
             warming.cancel()
+            lag.cancel()
             if state.station_refresh is not None:
                 state.station_refresh.cancel()
             if audiosocket is not None:
@@ -220,6 +322,7 @@ def create_app(settings: Settings) -> FastAPI:
             await recorder.stop()
             await asyncio.to_thread(store.close)
             engines.close()
+            state.metrics.gc_pauses.close()
             for task in supervised:
                 task.cancel()
 
@@ -269,7 +372,9 @@ def create_app(settings: Settings) -> FastAPI:
             **({"reason": problem} if problem else {}),
             **state.engines.describe(),
             "active_calls": len(state.registry.active),
+            "capacity": state.admission.describe(),
             "prompts_ready": state.prompts_ready,
+            "warmed": state.warmed,
             "credentials": state.settings.media_password is not None,
             "ari": state.ari_status,
         }
@@ -316,11 +421,16 @@ def create_app(settings: Settings) -> FastAPI:
         record = state.registry.get(call_id) if state else None
         if state is not None:
             state.awaiting_route.discard(call_id)
-        where = record.route if record is not None and record.route else "queue"
+        if record is not None and record.route:
+            where = record.route
+            reason = record.handover_reason or ""
+            intent = record.intents[-1] if record.intents else ""
+        else:
+            # Another instance may have had the call (several behind one Asterisk): the
+            # shared store knows. Unknown there too, or no answer in time: the queue.
+            where, reason, intent = await stored_route(state, call_id) or ("queue", "", "")
         if where != "queue" or not authorized(request.headers.get("authorization"), settings):
             return where
-        reason = (record.handover_reason if record is not None else None) or ""
-        intent = record.intents[-1] if record is not None and record.intents else ""
         return f"queue,{reason},{intent}"
 
     return app

@@ -6,14 +6,16 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from voicebot.asr.vosk import RecognizerPool, VoskModel
 from voicebot.audio.frame import AudioFrame
 from voicebot.audio.vad import SileroModel
+from voicebot.audio.wav import read_wav
 from voicebot.config import Settings
 from voicebot.engines import load_asr_model, load_synthesizer
-from voicebot.errors import ModelError, VoicebotError
+from voicebot.errors import AudioError, ConfigError, ModelError, VoicebotError
 from voicebot.executor import EnginePool
 from voicebot.tts.base import Synthesizer, render
 
@@ -81,6 +83,31 @@ class LoadedEngines:
         self.tts_pool.shutdown()
 
 
+def read_warmup_audio(path: Path) -> AudioFrame:
+    """The IT team's recording for the recognisers' warm-up, or what is wrong with it."""
+    try:
+        return read_wav(path)
+    except AudioError as exc:
+        raise ConfigError(
+            f"VOICEBOT_ASR_WARMUP_AUDIO : {exc.message}",
+            hint=exc.hint or "donnez un fichier WAV de parole, ou retirez le réglage",
+        ) from None
+
+
+async def warmup_speech(settings: Settings, synthesizer: Synthesizer) -> AudioFrame | None:
+    """What each new recogniser decodes once: the IT team's recording of callers' speech,
+    else a sentence in the service's voice (its first synthesis, slower than the next
+    ones, is paid here too). A recording that cannot be read stops the start: it says
+    why."""
+    if settings.asr_warmup_audio is not None:
+        return await asyncio.to_thread(read_warmup_audio, settings.asr_warmup_audio)
+    try:
+        return await render(synthesizer, WARMUP_TEXT, 16000)
+    except VoicebotError as exc:
+        log.warning("no warm-up speech for the recognisers: %s", exc)
+        return None
+
+
 async def load_engines(settings: Settings) -> LoadedEngines:
     """Load what a call needs, off the event loop: the voice and the recognition model
     (both at once), and the speech that warms each new recogniser. No recogniser is
@@ -98,12 +125,7 @@ async def load_engines(settings: Settings) -> LoadedEngines:
         engines.asr_problem = asr_problem
         return engines
     engines.asr_model = asr_model
-    try:
-        # Also the voice's first synthesis, which is slower than the next ones.
-        warmup: AudioFrame | None = await render(choice.synthesizer, WARMUP_TEXT, 16000)
-    except VoicebotError as exc:
-        log.warning("no warm-up speech for the recognisers: %s", exc)
-        warmup = None
+    warmup = await warmup_speech(settings, choice.synthesizer)
     engines.recognizers = RecognizerPool(
         asr_model,
         asr_pool,

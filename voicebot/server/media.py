@@ -32,6 +32,7 @@ from typing import Any
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from voicebot.calls.admission import CAPACITY
 from voicebot.calls.limits import CONTROL_PER_S, control_bucket
 from voicebot.calls.session import CallSession
 from voicebot.config import Settings
@@ -53,6 +54,7 @@ CLOSE_UNSUPPORTED = 1003
 CLOSE_INVALID = 1007
 CLOSE_TOO_BIG = 1009
 CLOSE_SERVICE_RESTART = 1012
+CLOSE_TRY_AGAIN = 1013
 CLOSED_BY_ERROR = {1002, CLOSE_UNSUPPORTED, CLOSE_INVALID, CLOSE_TOO_BIG}
 """Disconnect codes that mean the socket was refused, by the server or by Asterisk."""
 EARLY_AUDIO_LIMIT = 64 * 1024
@@ -130,15 +132,45 @@ async def media_endpoint(websocket: WebSocket) -> None:
         log.warning("media: refused a connection without the « media » subprotocol")
         await websocket.close(code=CLOSE_POLICY)
         return
+    params = websocket.query_params
+    ticket = params.get("call") or f"media-{uuid.uuid4()}"
+    if not state.admission.admit(ticket):
+        await refuse_for_capacity(websocket, state, params.get("call"))
+        return
+    try:
+        await websocket.accept(subprotocol=SUBPROTOCOL)
+        call = MediaCall(websocket, state, ticket)
+        await call.serve()
+    finally:
+        state.admission.release(ticket)
+
+
+async def refuse_for_capacity(websocket: WebSocket, state: AppState, call_id: str | None) -> None:
+    """No room for this call: the socket is closed at once with 1013 (try again later),
+    before any ``ANSWER``, so that Asterisk's ``Dial`` fails and the dialplan hands the
+    caller to the agents; the route it then asks for says ``queue,capacity``. (A refused
+    handshake would do too, but uvicorn logs a denial response as an error.)"""
+    log.warning(
+        "media: no room for call %s (%d calls in progress): refused, to the queue",
+        call_id or "?",
+        state.admission.active,
+    )
+    state.metrics.refused.labels(reason=CAPACITY).inc()
+    if call_id:
+        params = websocket.query_params
+        line = params.get("line") or state.settings.default_line
+        state.overflowed(call_id, line, params.get("caller"), "websocket")
     await websocket.accept(subprotocol=SUBPROTOCOL)
-    call = MediaCall(websocket, state)
-    await call.serve()
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.close(code=CLOSE_TRY_AGAIN, reason="capacité atteinte")
 
 
 class MediaCall:
-    def __init__(self, websocket: WebSocket, state: AppState) -> None:
+    def __init__(self, websocket: WebSocket, state: AppState, ticket: str = "") -> None:
         self.websocket = websocket
         self.state = state
+        self.ticket = ticket
+        """The call's place in the admission count, given back as soon as its session ends."""
         self.params = dict(websocket.query_params)
         self.early_audio = bytearray()
         self.session: CallSession | None = None
@@ -297,6 +329,8 @@ class MediaCall:
         return True
 
     async def close_socket(self) -> None:
+        # The call is over: its place is free before Asterisk even sees the socket close.
+        self.state.admission.release(self.ticket)
         if self.sink is not None and not self.sink.closed:
             await self.sink.hangup(self.session.record.route or "hangup" if self.session else "")
         if self.websocket.application_state != WebSocketState.DISCONNECTED:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from voicebot.config import Settings, load_settings
 from voicebot.server.app import create_app, end_calls
+from voicebot.server.engines import read_warmup_audio
 from voicebot.telephony.chan_websocket import MAX_MESSAGE_BYTES
 
 
@@ -37,6 +38,8 @@ def serve(host: str | None = None, port: int | None = None) -> int:
     settings = load_settings(**overrides)
     # VOICEBOT_LOG_LEVEL is the service's level, not only the web server's.
     logging.getLogger("voicebot").setLevel(settings.log_level.upper())
+    if settings.asr_warmup_audio is not None:
+        read_warmup_audio(settings.asr_warmup_audio)  # a bad file stops here, said plainly
     app = create_app(settings)
     DrainingServer(app, uvicorn.Config(app, **server_options(settings))).run()
     return 0

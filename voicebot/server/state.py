@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from voicebot.asr.vosk import RecognizerPool
+from voicebot.calls.admission import ASSUMED, CAPACITY, Admission, cores
 from voicebot.calls.record import CallRecord, CallRegistry, Turn
 from voicebot.calls.scripted import live_figures
 from voicebot.calls.session import CallServices, CallSession, CallTimings, MediaSink
@@ -20,7 +23,9 @@ from voicebot.config import Settings
 from voicebot.dialog.events import LiveData
 from voicebot.live.gbfs import GbfsClient, LiveDataError
 from voicebot.nlu.understand import Understander
+from voicebot.phone import caller_number
 from voicebot.server.engines import LoadedEngines
+from voicebot.server.heap import CollectorPauses
 from voicebot.server.recorder import CallRecorder
 from voicebot.store import Store
 from voicebot.telephony.ari import AriController
@@ -32,6 +37,12 @@ STATIONS_RETRY_S = 60.0
 """After a failed fetch of the station names, the next call tries again no sooner."""
 
 
+def admission_for(settings: Settings) -> Admission:
+    """The admission limit until the costs are measured: the setting, or the one the
+    assumed costs give on this machine's cores."""
+    return Admission.for_machine(settings.max_calls, ASSUMED, cores())
+
+
 def turn_settings(settings: Settings) -> TurnSettings:
     return TurnSettings(
         confirm_ms=settings.turn_confirm_ms,
@@ -39,6 +50,46 @@ def turn_settings(settings: Settings) -> TurnSettings:
         end_ms=settings.turn_end_ms,
         end_long_ms=settings.turn_end_long_ms,
     )
+
+
+STAGE_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0,
+    1.25, 1.5, 2.0, 3.0, 5.0,
+)  # fmt: skip
+LAG_EVERY_S = 0.05
+
+
+async def watch_loop(metrics: Metrics) -> None:
+    """Measure, for ever, how late the event loop wakes a timer: every call's frames and
+    timers wait that long too."""
+    loop = asyncio.get_running_loop()
+    while True:
+        asked = loop.time()
+        await asyncio.sleep(LAG_EVERY_S)
+        metrics.loop_lag.observe(max(0.0, loop.time() - asked - LAG_EVERY_S))
+
+
+class EngineWork(Collector):
+    """The engines' CPU time and the audio given to the recognisers, read when scraped:
+    their ratio is what decoding really costs under the calls of the moment."""
+
+    def __init__(self, engines: LoadedEngines) -> None:
+        self.engines = engines
+
+    def collect(self) -> Iterator[Metric]:
+        cpu = CounterMetricFamily(
+            "voicebot_engine_cpu_seconds",
+            "CPU time of the engines' jobs (decoding, synthesis)",
+            labels=["pool"],
+        )
+        for name, pool in (("asr", self.engines.asr_pool), ("tts", self.engines.tts_pool)):
+            cpu.add_metric([name], pool.cpu_s)
+        yield cpu
+        audio = CounterMetricFamily(
+            "voicebot_asr_audio_seconds", "Seconds of caller audio given to the recognisers"
+        )
+        audio.add_metric([], self.engines.asr_pool.audio_s)
+        yield audio
 
 
 class Metrics:
@@ -70,6 +121,20 @@ class Metrics:
             buckets=(0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0),
             registry=self.registry,
         )
+        self.turn_stage = Histogram(
+            "voicebot_turn_stage_seconds",
+            "Where a reply's latency goes: endpoint (waiting for more words), transcript "
+            "(final decode), understanding, first_audio (synthesis and sending)",
+            ["stage"],
+            buckets=STAGE_BUCKETS,
+            registry=self.registry,
+        )
+        self.loop_lag = Histogram(
+            "voicebot_event_loop_lag_seconds",
+            "How late the event loop (every call's audio and timers) runs a 50 ms timer",
+            buckets=STAGE_BUCKETS,
+            registry=self.registry,
+        )
         active = Gauge("voicebot_active_calls", "Calls in progress", registry=self.registry)
         active.set_function(lambda: len(registry.active))
         pending = Gauge(
@@ -79,7 +144,22 @@ class Metrics:
             registry=self.registry,
         )
         pending.labels(pool="asr").set_function(lambda: engines.asr_pool.pending)
+        self.registry.register(EngineWork(engines))
         pending.labels(pool="tts").set_function(lambda: engines.tts_pool.pending)
+        self.gc_pauses = CollectorPauses()  # closed with the app: it hooks the collector
+        self.registry.register(self.gc_pauses)
+
+    def watch_admission(self, admission: Callable[[], Admission]) -> None:
+        limit = Gauge(
+            "voicebot_call_limit", "Calls this instance takes at once", registry=self.registry
+        )
+        limit.set_function(lambda: admission().limit)
+        headroom = Gauge(
+            "voicebot_call_headroom",
+            "Calls this instance can still take now",
+            registry=self.registry,
+        )
+        headroom.set_function(lambda: admission().headroom)
 
     def call_ended(self, record: CallRecord) -> None:
         self.calls.labels(line=record.line, outcome=record.outcome or "unknown").inc()
@@ -99,6 +179,10 @@ class AppState:
     pools: dict[int, RecognizerPool] = field(default_factory=dict)
     sessions: dict[str, CallSession] = field(default_factory=dict)
     prompts_ready: bool = False
+    warmed: bool = False
+    """Every warm-up step done: recognisers for the calls it admits, the fixed prompts."""
+    admission: Admission = field(default_factory=lambda: Admission.for_machine(None, ASSUMED, 1))
+    """How many calls this process takes (see :func:`admission_for`)."""
     ari: AriController | None = None
     store: Store | None = None
     """Durable storage (calls, hand-over queue, accounts), opened in the lifespan."""
@@ -198,6 +282,13 @@ class AppState:
             return "abandoned"
         return await self.ari.line_lost(call_id, intent)
 
+    def overflowed(self, call_id: str, line: str, caller: str | None, transport: str) -> None:
+        """A call refused for capacity: recorded as handed over (reason ``capacity``), so
+        that the queue shows it and the dialplan's route question gets its answer."""
+        record = CallRecord(call_id, line, caller=caller_number(caller), transport=transport)
+        record.outcome, record.route, record.handover_reason = "handed_over", "queue", CAPACITY
+        self.routed_without_session(record)
+
     def routed_without_session(self, record: CallRecord) -> None:
         """A caller ARI sent to the queue before any session took the call (the bot's
         leg could not be created): recorded like any call, so the queue shows it."""
@@ -208,6 +299,8 @@ class AppState:
     def turn(self, record: CallRecord, turn: Turn) -> None:
         if turn.latency_ms is not None:
             self.metrics.turn_latency.observe(turn.latency_ms / 1000.0)
+        for stage, ms in turn.stages_ms.items():
+            self.metrics.turn_stage.labels(stage=stage).observe(ms / 1000.0)
 
     def ended(self, record: CallRecord) -> None:
         self._ended(record)

@@ -106,6 +106,21 @@ class CallReads(StoreBase):
             ).all()
             return summaries(session, rows)
 
+    def call_route(self, call_id: str) -> tuple[str, str, str] | None:
+        """Where a call went, as the dialplan asks it: ``hangup`` or ``queue``, with the
+        hand-over's reason and the last intent; ``open`` while it is not finished; None
+        when no instance ever had it."""
+        with self._read() as session:
+            row = session.get(CallRow, call_id)
+            if row is None:
+                return None
+            intent = row.intents[-1] if row.intents else ""
+            if row.ended_at is None:
+                return "open", "", intent
+            if row.outcome == "handed_over":
+                return "queue", row.handover_reason or "", intent
+            return "hangup", "", intent
+
     def call_detail(self, call_id: str) -> CallDetail | None:
         with self._read() as session:
             row = session.get(CallRow, call_id)

@@ -37,6 +37,7 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketException
 
+from voicebot.calls.admission import CAPACITY, Admission
 from voicebot.calls.record import CallRecord
 from voicebot.config import Settings
 from voicebot.errors import TelephonyError
@@ -46,11 +47,14 @@ log = logging.getLogger(__name__)
 
 MEDIA_SUFFIX = "-bot"
 RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+LEFT_BRIDGE_WAIT_S = 3.0
 LOST_LEG_GRACE_S = 2.0
 """A bot leg ended while its session still runs: the session is given this long to
 notice and decide, then the caller goes to the queue anyway."""
 REMEMBERED_ROUTES = 1000
 ABANDONED = "abandoned"
+LAST_INSTANCE = "last"
+"""Second Stasis argument: the dialplan has no other instance to try after this one."""
 HANDED_OVER = "handed_over"
 
 
@@ -109,8 +113,11 @@ class AriController:
         records: Callable[[str], CallRecord | None],
         dtmf: Callable[[str, str], None] | None = None,
         unattended: Callable[[CallRecord], None] | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.settings = settings
+        self.admission = admission
+        """Whether there is room for one more call (a caller past it goes to the queue)."""
         self.rest = AriRest(settings)
         self.records = records
         self.dtmf = dtmf
@@ -201,7 +208,7 @@ class AriController:
         except TelephonyError as exc:
             log.warning("ARI: could not look for calls left by an earlier process: %s", exc)
             return 0
-        found = 0
+        found: list[str] = []
         if app:
             for channel_id in app.get("channel_ids") or []:
                 channel_id = str(channel_id)
@@ -211,25 +218,43 @@ class AriController:
                     with contextlib.suppress(TelephonyError):
                         await self.rest.request("DELETE", f"/channels/{channel_id}")
                     continue
-                found += 1
+                found.append(channel_id)
                 call = AriCall(channel_id, self.settings.default_line, None)
                 log.warning("ARI: caller %s left by an earlier process: to the queue", channel_id)
                 with contextlib.suppress(TelephonyError):
                     await self._hand_over(call, "bot_restarted", None)
-        ours = {c.bridge_id for c in self.calls.values()}
-        try:  # listed after the hand-overs: the bridges those callers left are empty now
-            bridges = await self.rest.request("GET", "/bridges")
-        except TelephonyError as exc:
-            log.warning("ARI: could not look for bridges left by an earlier process: %s", exc)
-            return found
-        for bridge in bridges or []:
-            left = str(bridge.get("name", "")).startswith("voicebot-") and not bridge.get(
-                "channels"
-            )
-            if left and bridge["id"] not in ours:
+        await self._clear_bridges({f"voicebot-{channel_id}" for channel_id in found})
+        return len(found)
+
+    async def _clear_bridges(self, handed_over: set[str]) -> None:
+        """Remove the empty bridges an earlier process left. A caller just handed over
+        leaves its bridge (named in ``handed_over``) a moment after the ``continue``: while
+        one still holds a channel, the bridges are looked at again, for up to
+        :data:`LEFT_BRIDGE_WAIT_S`. A bridge with channels in it (another instance's call)
+        is never removed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LEFT_BRIDGE_WAIT_S
+        while True:
+            ours = {c.bridge_id for c in self.calls.values()}
+            try:
+                bridges = await self.rest.request("GET", "/bridges")
+            except TelephonyError as exc:
+                log.warning("ARI: could not look for bridges left by an earlier process: %s", exc)
+                return
+            holding = 0
+            for bridge in bridges or []:
+                if not str(bridge.get("name", "")).startswith("voicebot-"):
+                    continue
+                if bridge["id"] in ours:
+                    continue
+                if bridge.get("channels"):
+                    holding += bridge.get("name") in handed_over
+                    continue
                 with contextlib.suppress(TelephonyError):
                     await self.rest.request("DELETE", f"/bridges/{bridge['id']}")
-        return found
+            if not holding or loop.time() >= deadline:
+                return
+            await asyncio.sleep(0.25)
 
     # ------------------------------------------------------------ events
     async def on_event(self, event: dict[str, Any]) -> None:
@@ -259,6 +284,10 @@ class AriController:
         call = AriCall(channel_id, line, number)
         self.calls[channel_id] = call
         log.info("ARI: call %s on line %s from %s", channel_id, line, number or "?")
+        if self.admission is not None and not self.admission.admit(channel_id):
+            last = len(args) > 1 and str(args[1]) == LAST_INSTANCE
+            await self._overflow(call, last)
+            return
         try:
             await self.rest.request("POST", f"/channels/{channel_id}/answer")
             # Named on the caller's channel at once: if this process dies, the dialplan's
@@ -293,12 +322,45 @@ class AriController:
         except TelephonyError as exc:
             log.error("ARI: call %s could not reach the bot (%s): to the queue", channel_id, exc)
             routed = await self._hand_over(call, "bot_unavailable", None)
-            if self.unattended is not None and self.records(channel_id) is None:
-                record = CallRecord(channel_id, line, caller=caller_number(number))
-                record.outcome = routed
-                if routed == HANDED_OVER:
-                    record.route, record.handover_reason = "queue", "bot_unavailable"
-                self.unattended(record)
+            self._record_unattended(call, routed, "bot_unavailable")
+
+    async def _overflow(self, call: AriCall, last: bool) -> None:
+        """No room here. With an overflow context (several instances), the call goes there
+        to try the next instance, unless the dialplan says this one was the last
+        (``Stasis(app,line,last)``); otherwise, or then, to the agents with the reason
+        ``capacity``, recorded so that the queue shows it."""
+        context = self.settings.ari_overflow_context
+        active = self.admission.active if self.admission is not None else 0
+        if context is None or last:
+            log.warning("ARI: call %s: no room (%d calls): to the queue", call.channel_id, active)
+            self._record_unattended(call, await self._hand_over(call, CAPACITY, None), CAPACITY)
+            return
+        log.warning(
+            "ARI: call %s: no room (%d calls): to %s, for another instance",
+            call.channel_id,
+            active,
+            context,
+        )
+        call.routed = True
+        try:
+            await self.rest.request(
+                "POST", f"/channels/{call.channel_id}/continue", context=context, extension="s",
+                priority="1",
+            )  # fmt: skip
+        except TelephonyError as exc:  # the dialplan's fallback queues a caller still there
+            log.error("ARI: call %s could not be passed on: %s", call.channel_id, exc)
+        await self._clean_up(call)
+
+    def _record_unattended(self, call: AriCall, routed: str, reason: str) -> None:
+        """A caller routed before any session had the call is recorded all the same (the
+        queue shows it, with why)."""
+        if self.unattended is None or self.records(call.channel_id) is not None:
+            return
+        record = CallRecord(call.channel_id, call.line, caller=caller_number(call.caller))
+        record.outcome = routed
+        if routed == HANDED_OVER:
+            record.route, record.handover_reason = "queue", reason
+        self.unattended(record)
 
     async def _media_up(self, media_id: str) -> None:
         """The bot's leg is connected and in the app: bridge it with its caller."""
@@ -428,6 +490,8 @@ class AriController:
     async def _clean_up(self, call: AriCall) -> None:
         """Hang up the bot's leg and destroy the bridge; forget the call."""
         self.calls.pop(call.channel_id, None)
+        if self.admission is not None:
+            self.admission.release(call.channel_id)
         if call.media_id is not None:
             self.media_of.pop(call.media_id, None)
             media, call.media_id = call.media_id, None

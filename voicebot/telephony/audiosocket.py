@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from voicebot.calls.admission import Admission
 from voicebot.calls.session import CallSession, MediaSink
 from voicebot.errors import UsageError
 
@@ -118,8 +119,13 @@ class AudioSocketServer:
         sample_rate_hz: int = 8000,
         start_timeout_s: float = START_TIMEOUT_S,
         idle_timeout_s: float = IDLE_TIMEOUT_S,
+        admission: Admission | None = None,
+        overflowed: Callable[[str], None] | None = None,
     ) -> None:
         self.new_session = new_session
+        self.admission = admission
+        self.overflowed = overflowed
+        """Told of a call refused for capacity (it is recorded as handed over)."""
         self.sample_rate_hz = sample_rate_hz
         self.start_timeout_s = start_timeout_s
         self.idle_timeout_s = idle_timeout_s
@@ -134,10 +140,21 @@ class AudioSocketServer:
         async with asyncio.timeout(self.idle_timeout_s):
             return await read_message(reader)
 
+    async def _refuse(self, writer: asyncio.StreamWriter, call_id: str) -> None:
+        """No room: hang up at once; the dialplan goes on to the agents, and the route it
+        asks for says ``queue,capacity``."""
+        log.warning("audiosocket call %s: no room: closed, to the queue", call_id)
+        if self.overflowed is not None:
+            self.overflowed(call_id)
+        with contextlib.suppress(ConnectionError):
+            writer.write(message(KIND_HANGUP))
+            await writer.drain()
+
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session: CallSession | None = None
         task: asyncio.Task[object] | None = None
         sink: AudioSocketSink | None = None
+        admitted: str | None = None
         start_by = asyncio.get_running_loop().time() + self.start_timeout_s
         try:
             while True:
@@ -166,6 +183,10 @@ class AudioSocketServer:
                         if len(payload) == 16
                         else (payload.hex() or str(uuid.uuid4()))
                     )
+                    if self.admission is not None and not self.admission.admit(call_id):
+                        await self._refuse(writer, call_id)
+                        break
+                    admitted = call_id
                     sink = AudioSocketSink(writer, self.sample_rate_hz, call_id)
                     session = self.new_session(call_id, sink)
                     task = asyncio.create_task(session.run(), name=f"call-{call_id}")
@@ -186,6 +207,8 @@ class AudioSocketServer:
                 elif kind == KIND_ERROR:
                     log.warning("audiosocket: Asterisk reports an error %s", payload.hex())
         finally:
+            if admitted is not None and self.admission is not None:
+                self.admission.release(admitted)
             if session is not None and not session.ended.is_set():
                 session.caller_hung_up()
             if task is not None:
