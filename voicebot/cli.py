@@ -27,6 +27,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"erreur : {message} — voir `{self.prog} --help`\n")
 
 
+def _counts(value: str) -> list[int]:
+    """``16`` or ``4,8,16``: call counts, each at least 1."""
+    try:
+        counts = [int(part) for part in value.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"« {value} » : des entiers séparés par des virgules"
+        ) from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"« {value} » : chaque nombre d'appels est au moins 1")
+    return counts
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="voicebot",
@@ -149,7 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     engines.add_argument("--model", metavar="NOM|CHEMIN", help="modèle Vosk")
     engines.add_argument("--voice", metavar="NOM|CHEMIN", help="voix Piper")
     calls = kinds.add_parser("calls", help="appels simultanés simulés : latence, CPU, mémoire")
-    calls.add_argument("--calls", type=int, default=10, help="appels simultanés (10)")
+    calls.add_argument(
+        "--calls",
+        type=_counts,
+        default=[10],
+        metavar="N[,N…]",
+        help="appels simultanés (10) ; plusieurs (4,8,16) : une courbe, contre le même serveur",
+    )
     calls.add_argument("--seconds", type=float, default=60.0, help="durée (60 s)")
     calls.add_argument(
         "--url",
@@ -167,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=30.0,
         help="durée de la référence à un appel, mesurée d'abord (30 s ; 0 : aucune)",
+    )
+    calls.add_argument(
+        "--beam", type=float, help="faisceau du décodeur du serveur lancé (VOICEBOT_ASR_BEAM)"
+    )
+    calls.add_argument(
+        "--max-active",
+        type=int,
+        help="états actifs au plus du serveur lancé (VOICEBOT_ASR_MAX_ACTIVE)",
     )
     calls.add_argument("--username", default="asterisk", help="identifiant média")
     calls.add_argument("--password", help="mot de passe média (VOICEBOT_MEDIA_PASSWORD)")

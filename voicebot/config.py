@@ -69,6 +69,20 @@ class Settings(BaseSettings):
         "dans leur langue) que chaque nouveau recogniseur décode une fois avant son premier "
         "appel. Par défaut, une phrase dite par la voix du service.",
     )
+    asr_beam: float | None = Field(
+        default=None,
+        ge=1.0,
+        le=40.0,
+        description="Largeur du faisceau du décodeur (celle du modèle par défaut) : plus "
+        "étroite, le décodage coûte moins et se trompe plus (voir « Capacité »).",
+    )
+    asr_max_active: int | None = Field(
+        default=None,
+        ge=50,
+        le=100000,
+        description="États actifs au plus par trame dans le décodeur (ceux du modèle par "
+        "défaut) : moins, le décodage coûte moins et se trompe plus.",
+    )
     asr_workers: int = Field(default_factory=_default_workers, ge=1, le=256)
     asr_alternatives: int = Field(default=3, ge=0, le=20)
     asr_warm_recognizers: int | None = Field(

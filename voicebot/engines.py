@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from voicebot.asr.vosk import VoskModel
+from voicebot.asr.vosk import VoskModel, decoder_options
 from voicebot.config import Settings
 from voicebot.errors import ModelError
 from voicebot.executor import EnginePool
@@ -33,7 +33,8 @@ def resolve_asr_model(settings: Settings, override: str | None = None) -> Path:
 
 
 def load_asr_model(settings: Settings, override: str | None = None) -> VoskModel:
-    return VoskModel.load(resolve_asr_model(settings, override))
+    options = decoder_options(settings.asr_beam, settings.asr_max_active)
+    return VoskModel.load(resolve_asr_model(settings, override), options)
 
 
 def load_synthesizer(

@@ -9,6 +9,7 @@ wrong byte order, frames lost or reordered).
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from rapidfuzz.distance import Levenshtein
 
 from tests.conftest import espeak_speech
 from voicebot.asr import RecognizerPool, Transcript, VoskModel, VoskRecognizer
+from voicebot.asr.vosk import _decoder_overlay, decoder_options
 from voicebot.audio import Framer
 from voicebot.audio.frame import AudioFrame
 from voicebot.audio.g711 import ulaw_decode, ulaw_encode
@@ -150,3 +152,41 @@ def test_incomplete_model_folder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "conf").mkdir()
     with pytest.raises(ModelError):
         VoskModel.load(tmp_path)
+
+
+async def test_decoder_options_reach_vosk_and_leave_the_model_folder_alone(
+    korean_model_dir: Path, korean_model: VoskModel, engine_pool: EnginePool
+) -> None:
+    conf = (korean_model_dir / "conf" / "model.conf").read_bytes()
+    overlay = _decoder_overlay(korean_model_dir, {"beam": 1.0, "max-active": 250})
+    try:
+        text = (overlay / "conf" / "model.conf").read_text(encoding="utf-8").splitlines()
+        assert "--beam=1" in text and "--max-active=250" in text
+        assert not any(line.startswith("--beam=10") for line in text)
+        assert "--lattice-beam=2.0" in text  # the model's other options kept
+        assert (overlay / "am").resolve() == (korean_model_dir / "am").resolve()
+    finally:
+        shutil.rmtree(overlay)
+    narrow = VoskModel.load(korean_model_dir, {"beam": 1.0, "max-active": 250})
+    assert (korean_model_dir / "conf" / "model.conf").read_bytes() == conf
+    heard: dict[str, list[str]] = {"model": [], "narrow": []}
+    for phrase in PHRASES:
+        speech = espeak_speech(phrase, "ko", 16000)
+        for name, model in (("model", korean_model), ("narrow", narrow)):
+            recognizer = VoskRecognizer(model, engine_pool, 16000, alternatives=0)
+            heard[name].append(final_text(await transcribe_stream(recognizer, speech)))
+    # Decoding is deterministic: the same words from both would mean the options were lost.
+    assert heard["narrow"] != heard["model"], heard
+    errors = {name: sum(map(cer, PHRASES, texts)) for name, texts in heard.items()}
+    assert errors["narrow"] >= errors["model"], heard
+
+
+def test_decoder_options_the_model_refuses_are_a_clear_error(korean_model_dir: Path) -> None:
+    with pytest.raises(ModelError, match="max-active=50") as raised:
+        VoskModel.load(korean_model_dir, {"max-active": 50})  # below the model's min-active
+    assert "min-active" in (raised.value.hint or "")
+
+
+def test_decoder_options_are_only_the_ones_set() -> None:
+    assert decoder_options(None, None) == {}
+    assert decoder_options(8.0, 1000) == {"beam": 8.0, "max-active": 1000}

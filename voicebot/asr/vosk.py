@@ -13,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,25 +48,80 @@ class VoskModel:
         self._handle = handle
 
     @classmethod
-    def load(cls, path: Path) -> VoskModel:
-        """Load a model folder (blocking, 1 to 2 s and ~500 MB for a small model)."""
+    def load(cls, path: Path, decoder: dict[str, float] | None = None) -> VoskModel:
+        """Load a model folder (blocking, 1 to 2 s and ~500 MB for a small model).
+
+        ``decoder`` overrides options of the model's ``conf/model.conf`` (``beam``,
+        ``max-active``): the model folder is left as it is; Vosk reads a copy of its
+        configuration beside links to its files."""
         from voicebot.models.store import check_vosk_model_dir
 
         check_vosk_model_dir(path)
+        overlay = _decoder_overlay(path, decoder) if decoder else None
         try:
-            handle = _vosk().Model(str(path))
+            handle = _vosk().Model(str(overlay or path))
         except Exception as exc:  # vosk raises a bare Exception on a bad model
             raise ModelError(
                 f"Vosk n'a pas pu charger le modèle {path} ({exc})",
                 hint="le dossier est peut-être corrompu : lancez `voicebot models verify`",
             ) from None
-        return cls(path, handle)
+        finally:
+            if overlay is not None:  # Vosk has read every file by now
+                shutil.rmtree(overlay, ignore_errors=True)
+        model = cls(path, handle)
+        if decoder:
+            try:  # Kaldi checks the options only when a decoder is made
+                model.new_kaldi_recognizer(16000)
+            except Exception:
+                shown = ", ".join(f"{name}={value:g}" for name, value in decoder.items())
+                raise ModelError(
+                    f"le décodeur refuse ces réglages ({shown})",
+                    hint="VOICEBOT_ASR_MAX_ACTIVE doit dépasser le --min-active du modèle "
+                    f"(voir {path / 'conf' / 'model.conf'}), VOICEBOT_ASR_BEAM être positif",
+                ) from None
+        return model
 
     def has_word(self, word: str) -> bool:
         return int(self._handle.vosk_model_find_word(word)) >= 0
 
     def new_kaldi_recognizer(self, sample_rate_hz: int) -> Any:
         return _vosk().KaldiRecognizer(self._handle, float(sample_rate_hz))
+
+
+def _decoder_overlay(path: Path, decoder: dict[str, float]) -> Path:
+    """A folder where ``path``'s files are links and ``conf/model.conf`` is a copy with
+    ``decoder``'s options in place of the model's own."""
+    overlay = Path(tempfile.mkdtemp(prefix="voicebot-model-"))
+    for entry in path.iterdir():
+        if entry.name != "conf":
+            os.symlink(entry.resolve(), overlay / entry.name)
+    conf = overlay / "conf"
+    conf.mkdir()
+    lines: list[str] = []
+    if (path / "conf").is_dir():
+        for entry in (path / "conf").iterdir():
+            if entry.name != "model.conf":
+                os.symlink(entry.resolve(), conf / entry.name)
+        if (path / "conf" / "model.conf").is_file():
+            text = (path / "conf" / "model.conf").read_text(encoding="utf-8", errors="replace")
+            lines = [
+                line
+                for line in text.splitlines()
+                if line.strip().lstrip("-").split("=", 1)[0] not in decoder
+            ]
+    lines += [f"--{name}={value:g}" for name, value in decoder.items()]
+    (conf / "model.conf").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return overlay
+
+
+def decoder_options(beam: float | None, max_active: int | None) -> dict[str, float]:
+    """The decoder options set (``VOICEBOT_ASR_BEAM``, ``VOICEBOT_ASR_MAX_ACTIVE``)."""
+    options: dict[str, float] = {}
+    if beam is not None:
+        options["beam"] = beam
+    if max_active is not None:
+        options["max-active"] = max_active
+    return options
 
 
 class VoskRecognizer:

@@ -77,6 +77,8 @@ class Results:
     overflow: int = 0
     active: int = 0
     peak_active: int = 0
+    call_ids: list[str] = field(default_factory=list)
+    """The calls the server took, to read what it heard from its store afterwards."""
 
 
 def caller_speech(rate_hz: int, text: str = UTTERANCE) -> bytes:
@@ -96,6 +98,7 @@ async def one_caller(
     until: float,
     results: Results,
     username: str,
+    tag: str,
 ) -> None:
     speech_s = len(speech) / 2 / RATE_HZ
     pause_s = speech_s * (1 - SPEAKING_SHARE) / SPEAKING_SHARE
@@ -104,7 +107,7 @@ async def one_caller(
     number = 0
     while time.monotonic() < until:
         number += 1
-        call_id = f"bench-{index}-{number}"
+        call_id = f"bench-{tag}-{index}-{number}"
         refused = False
         try:
             async with SimulatedCall(url, username, password, call_id=call_id) as call:
@@ -114,6 +117,7 @@ async def one_caller(
                     results.overflow += 1  # this caller hangs up; another one calls later
                 else:
                     results.admitted += 1
+                    results.call_ids.append(call_id)
                     results.active += 1
                     results.peak_active = max(results.peak_active, results.active)
                     try:
@@ -236,14 +240,18 @@ def content_copy(target: Path, heard: list[str]) -> Path:
 
 
 def start_server(
-    password: str, prompts: Path, max_calls: int | None
-) -> tuple[subprocess.Popen[bytes], str, str]:
+    password: str,
+    prompts: Path,
+    max_calls: int | None,
+    decoder: dict[str, float | None] | None = None,
+) -> tuple[subprocess.Popen[bytes], str, str, str]:
     """`voicebot serve` with the models the test packages ship, its recognisers warmed on
-    speech in the callers' language; its /media URL and its HTTP base."""
+    speech in the callers' language; its /media URL, its HTTP base and its database."""
     model_dir, voice = _test_models()
     warmup = prompts.parent / "warmup.wav"
     write_wav(warmup, AudioFrame(caller_speech(RATE_HZ, WARMUP), RATE_HZ))
     port = _free_port()
+    database = f"sqlite:///{prompts.parent / 'bench.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")}
     env.update(
         VOICEBOT_PORT=str(port),
@@ -253,11 +261,12 @@ def start_server(
         VOICEBOT_TTS_PHONEMIZER_VOICE="fr",
         VOICEBOT_LOG_LEVEL="warning",
         VOICEBOT_PROMPTS_DIR=str(prompts),
-        VOICEBOT_DATABASE_URL=f"sqlite:///{prompts.parent / 'bench.db'}",
+        VOICEBOT_DATABASE_URL=database,
         VOICEBOT_ASR_WARMUP_AUDIO=str(warmup),
     )
     if max_calls is not None:
         env["VOICEBOT_MAX_CALLS"] = str(max_calls)
+    env.update({name: f"{value:g}" for name, value in (decoder or {}).items() if value is not None})
     log = tempfile.NamedTemporaryFile(prefix="voicebot-bench-", suffix=".log", delete=False)  # noqa: SIM115 (the server writes to it)
     process = subprocess.Popen(
         [sys.executable, "-m", "voicebot", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
@@ -271,7 +280,7 @@ def start_server(
         try:
             ready = httpx.get(f"{http}/readyz", timeout=1)
             if ready.status_code == 200 and ready.json().get("warmed"):
-                return process, f"ws://127.0.0.1:{port}/media", http
+                return process, f"ws://127.0.0.1:{port}/media", http, database
         except httpx.TransportError:
             pass
         if process.poll() is not None:
@@ -387,6 +396,7 @@ async def measure(
     username: str,
     speech: bytes,
     watched: psutil.Process | None,
+    tag: str = "run",
 ) -> Run:
     results = Results()
     callers = psutil.Process()
@@ -404,7 +414,10 @@ async def measure(
 
     await asyncio.gather(
         sample_memory(),
-        *(one_caller(i, url, password, speech, until, results, username) for i in range(calls)),
+        *(
+            one_caller(i, url, password, speech, until, results, username, tag)
+            for i in range(calls)
+        ),
     )
     wall = time.monotonic() - started
     cpu_cores = (sum(watched.cpu_times()[:2]) - cpu_before) / wall if watched else 0.0
@@ -442,8 +455,11 @@ async def bench(args: argparse.Namespace) -> None:
     process: subprocess.Popen[bytes] | None = None
     url = args.url
     http: str | None = None
+    database: str | None = None
     speech = AudioFrame(caller_speech(RATE_HZ), RATE_HZ).pcm
     folder = Path(tempfile.mkdtemp(prefix="voicebot-bench-calls-"))
+    heard: list[str] = []
+    steps: list[tuple[int, Run]] = []
     print(machine())
     try:
         if url is None:
@@ -451,8 +467,9 @@ async def bench(args: argparse.Namespace) -> None:
             model_dir, _ = _test_models()
             heard = await asyncio.to_thread(transcripts, model_dir, speech)
             prompts = content_copy(folder / "prompts", heard)
-            process, url, http = await asyncio.to_thread(
-                start_server, password, prompts, args.max_calls
+            decoder = {"VOICEBOT_ASR_BEAM": args.beam, "VOICEBOT_ASR_MAX_ACTIVE": args.max_active}
+            process, url, http, database = await asyncio.to_thread(
+                start_server, password, prompts, args.max_calls, decoder
             )
             capacity = httpx.get(f"{http}/readyz", timeout=5).json().get("capacity") or {}
             print(_capacity_line(capacity))
@@ -463,25 +480,112 @@ async def bench(args: argparse.Namespace) -> None:
         watched = psutil.Process(process.pid) if process else None
         if args.baseline_seconds > 0:
             baseline = await measure(
-                1, args.baseline_seconds, url, password, args.username, speech, watched
+                1, args.baseline_seconds, url, password, args.username, speech, watched, "ref"
             )
             _report("référence", 1, baseline)
             print("référence : " + summary(1, baseline))
-        before = scrape(http) if http else None
-        run = await measure(args.calls, args.seconds, url, password, args.username, speech, watched)
-        if http and before is not None:
-            after = scrape(http)
-            print("où va le temps d'un tour (serveur, pendant la mesure) :")
-            print("\n".join(stage_lines(before.buckets, after.buckets)))
-            print(work_line(before, after, run))
+            steps.append((0, baseline))
+        for count in args.calls:
+            before = scrape(http) if http else None
+            run = await measure(
+                count, args.seconds, url, password, args.username, speech, watched, f"n{count}"
+            )
+            if http and before is not None:
+                after = scrape(http)
+                print(f"où va le temps d'un tour (serveur, {count} appelants) :")
+                print("\n".join(stage_lines(before.buckets, after.buckets)))
+                print(work_line(before, after, run))
+            _report("mesure", count, run)
+            if len(args.calls) > 1:
+                print("étape : " + summary(count, run))
+            steps.append((count, run))
     finally:
         if process is not None:
             process.terminate()
             process.wait(timeout=30)
+        # What the server heard, from its store once it has stopped (every turn written).
+        accuracy = heard_accuracy(database, steps) if database and steps else {}
         shutil.rmtree(folder, ignore_errors=True)
-    _report("mesure", args.calls, run)
+    print(curve_table(steps, accuracy))
     print(machine())
-    print(summary(args.calls, run))
+    count, run = steps[-1]
+    print(summary(count, run))
+
+
+def heard_accuracy(database: str, steps: list[tuple[int, Run]]) -> dict[int, Accuracy]:
+    """Per step, how right the server's transcripts of the callers' turns were against
+    what they said (:data:`UTTERANCE`)."""
+    from voicebot.store import Store
+
+    store = Store.open(database)
+    try:
+        found: dict[int, Accuracy] = {}
+        for count, run in steps:
+            texts = []
+            for call_id in run.results.call_ids:
+                detail = store.call_detail(call_id)
+                if detail is not None:
+                    texts += [t.text for t in detail.turns if t.speaker == "caller"]
+            spoken = [t for t in texts if not t.startswith("[")]
+            if spoken:
+                found[count] = Accuracy(
+                    word_accuracy(UTTERANCE, spoken),
+                    char_accuracy(UTTERANCE, spoken),
+                    len(spoken),
+                )
+        return found
+    finally:
+        store.close()
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    words: float
+    characters: float
+    turns: int
+
+
+def word_accuracy(said: str, heard: list[str]) -> float:
+    """1 − word error rate of ``heard`` against ``said`` each time (words substituted,
+    missed or added, over the words said), at least 0."""
+    return _accuracy(said.split(), [text.split() for text in heard])
+
+
+def char_accuracy(said: str, heard: list[str]) -> float:
+    """1 − character error rate, spaces left out (the usual measure for Korean, whose
+    word boundaries recognisers place differently)."""
+    return _accuracy(list(said.replace(" ", "")), [list(t.replace(" ", "")) for t in heard])
+
+
+def _accuracy(said: list[str], heard: list[list[str]]) -> float:
+    from rapidfuzz.distance import Levenshtein
+
+    if not said or not heard:
+        return 0.0
+    errors = sum(Levenshtein.distance(said, text) for text in heard)
+    return max(0.0, 1.0 - errors / (len(said) * len(heard)))
+
+
+def curve_table(steps: list[tuple[int, Run]], accuracy: dict[int, Accuracy]) -> str:
+    """Calls → latency → accuracy, one line per step (0: the one-call baseline)."""
+    lines = [
+        f"courbe (0 : la référence à un appel) ; justesse contre « {UTTERANCE} », "
+        "ce que disent les appelants",
+        f"{'appels':>7} {'p50 ms':>7} {'p95 ms':>7} {'mots':>6} {'lettres':>8} {'tours':>6} "
+        f"{'cœurs':>6} {'pris':>5} {'refusés':>8} {'erreurs':>8}",
+    ]
+    for count, run in steps:
+        latencies = run.results.latencies_ms
+        p50 = statistics.median(latencies) if latencies else 0.0
+        found = accuracy.get(count)
+        words = f"{found.words:.3f}" if found else "-"
+        characters = f"{found.characters:.3f}" if found else "-"
+        lines.append(
+            f"{count:>7} {p50:>7.0f} {p95(latencies):>7.0f} {words:>6} {characters:>8} "
+            f"{found.turns if found else 0:>6} {run.cpu_cores:>6.2f} "
+            f"{run.results.admitted:>5} {run.results.overflow:>8} {len(run.results.errors):>8}"
+        )
+    return "\n".join(lines)
 
 
 def _capacity_line(capacity: dict[str, Any]) -> str:
@@ -496,7 +600,7 @@ def _capacity_line(capacity: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.calls < 1 or args.seconds <= 0:
+    if not args.calls or min(args.calls) < 1 or args.seconds <= 0:
         raise UsageError("--calls et --seconds doivent être positifs")
     if args.max_calls is not None and args.max_calls < 1:
         raise UsageError("--max-calls doit être positif")
