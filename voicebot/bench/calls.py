@@ -77,6 +77,8 @@ class Results:
     overflow: int = 0
     active: int = 0
     peak_active: int = 0
+    talked_over: int = 0
+    """Turns not measured: the bot was still speaking when the caller stopped."""
     call_ids: list[str] = field(default_factory=list)
     """The calls the server took, to read what it heard from its store afterwards."""
 
@@ -149,9 +151,17 @@ async def talk(
     call: SimulatedCall, speech: bytes, pause_s: float, until: float, results: Results
 ) -> None:
     await call.wait_heard(300, timeout=REPLY_TIMEOUT_S)
+    # Callers who know what they want speak over the greeting, as the bench's do.
     while time.monotonic() < until and call.closed_at is None:
         await call.say(speech)
         spoke_at = call.last_voiced_sent or time.monotonic()
+        if call.voiced_between(spoke_at - 0.1, spoke_at):
+            # The bot still spoke as the caller stopped (it did not yield to a caller
+            # talking over it): what comes next measures nothing, only the wait counts.
+            results.talked_over += 1
+            await call.wait_bot_done(0.5, timeout=30)
+            await asyncio.sleep(pause_s)
+            continue
         reply = await _reply_after(call, spoke_at)
         if reply is None:
             if call.closed_at is None:
@@ -443,7 +453,8 @@ def _report(title: str, calls: int, run: Run) -> None:
     print(
         f"{title} : {calls} appelants pendant {run.wall_s:.0f} s, {results.admitted} appels "
         f"pris (au plus {results.peak_active} à la fois), {results.overflow} renvoyés aux "
-        f"agents faute de place, {len(results.latencies_ms)} tours mesurés ; le serveur "
+        f"agents faute de place, {len(results.latencies_ms)} tours mesurés "
+        f"({results.talked_over} non mesurés : le bot parlait encore) ; le serveur "
         f"a pris {run.cpu_cores:.2f} cœur, les appelants simulés {run.callers_cores:.2f}"
     )
     for error in sorted({e.split(": ", 1)[1] for e in results.errors})[:10]:
