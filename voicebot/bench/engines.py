@@ -25,10 +25,13 @@ from voicebot.audio.frame import AudioFrame
 from voicebot.audio.framing import Framer
 from voicebot.audio.resample import resample
 from voicebot.config import Settings, load_settings
+from voicebot.content import load_content
+from voicebot.dialog.render import fixed_prompts
 from voicebot.engines import load_asr_model, load_synthesizer
-from voicebot.errors import EngineError, UsageError
+from voicebot.errors import EngineError, UsageError, VoicebotError
 from voicebot.executor import EnginePool
 from voicebot.tts.base import Synthesizer
+from voicebot.tts.cache import CachingSynthesizer
 from voicebot.tts.espeak import EspeakSynthesizer
 
 RATE_HZ = 16000
@@ -199,8 +202,33 @@ async def bench_synthesis(settings: Settings, args: argparse.Namespace) -> None:
                     f"  {label:18} {name:6} {statistics.median(firsts):>12.0f} ms "
                     f"{p95(firsts):>5.0f} ms {speed:>20.1f}{ratio}"
                 )
+        await bench_prompts(settings, synth)
     finally:
         tts_pool.shutdown()
+
+
+async def bench_prompts(settings: Settings, synth: Synthesizer) -> None:
+    """The content's fixed prompts said once rendered, then from the service's cache (as
+    every call after the first hears them): time to first audio and processor time."""
+    try:
+        texts = fixed_prompts(await asyncio.to_thread(load_content, settings.prompts_dir))
+    except VoicebotError as exc:
+        print(f"  messages fixes : non mesurés ({exc})")
+        return
+    cache = CachingSynthesizer(synth)
+    figures = []
+    for _ in ("rendered", "cached"):
+        cpu = time.process_time()
+        firsts = [(await measure_synthesis(cache, text, 1))[0][0] for text in texts]
+        figures.append((firsts, time.process_time() - cpu))
+    (rendered, rendered_cpu), (cached, cached_cpu) = figures
+    print(
+        f"  messages fixes ({len(texts)} du contenu, {cache.misses} phrases) : 1er son médian "
+        f"{statistics.median(rendered):.0f} ms rendu, {statistics.median(cached):.2f} ms en "
+        f"cache (p95 {p95(rendered):.0f} / {p95(cached):.2f} ms) ; processeur (ce processus) "
+        f"{rendered_cpu:.2f} s / {cached_cpu:.3f} s, "
+        f"{rendered_cpu / max(cached_cpu, 1e-6):.0f}x moins en cache"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from voicebot.content.loader import PLACEHOLDER
-from voicebot.content.model import Line, Service
+from voicebot.content.model import Content, Line, Service
 from voicebot.nlu.slots import MONTHS
 
 MONTH_NAMES = {number: name for name, number in MONTHS.items()}
@@ -53,3 +53,14 @@ def render(
     fields.update(extra or {})
     text = PLACEHOLDER.sub(lambda match: fields.get(match.group(1), ""), template)
     return " ".join(text.split())
+
+
+def fixed_prompts(content: Content) -> list[str]:
+    """Every prompt whose words do not depend on the call (no caller's choice in it): what
+    the service renders once, before callers need it."""
+    return [
+        render(template, line, content.service, {})
+        for line in content.lines.values()
+        for template in line.prompts.values()
+        if "{label}" not in template
+    ]

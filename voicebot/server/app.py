@@ -21,7 +21,7 @@ from voicebot.config import Settings
 from voicebot.console.auth import Guard, Viewer
 from voicebot.console.router import create_console_router
 from voicebot.content import load_content
-from voicebot.dialog.render import render
+from voicebot.dialog.render import fixed_prompts
 from voicebot.errors import VoicebotError
 from voicebot.live.gbfs import GbfsClient
 from voicebot.nlu.understand import Understander
@@ -43,13 +43,7 @@ log = logging.getLogger(__name__)
 async def preload_prompts(state: AppState) -> None:
     """Render every fixed prompt once, before callers need them: at 16 kHz, then at 8 kHz
     when narrowband calls are expected (else an 8 kHz call has its prompts rendered then)."""
-    content = state.understander.content
-    texts = [
-        render(template, line, content.service, {})
-        for line in content.lines.values()
-        for key, template in line.prompts.items()
-        if "{label}" not in template
-    ]
+    texts = fixed_prompts(state.understander.content)
     started = time.monotonic()
     for rate in (16000, 8000) if narrowband_expected(state.settings) else (16000,):
         try:
