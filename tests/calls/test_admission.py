@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from voicebot.calls.admission import ASSUMED, Admission, Costs
+from voicebot.calls.admission import ASSUMED, REPLY_EVERY_S, Admission, Costs
+from voicebot.config import PROJECT_ROOT
+from voicebot.content import load_content
+from voicebot.nlu.understand import Understander
+from voicebot.server.capacity import _sample_requests, _understand_cpu
 
 
 @pytest.mark.parametrize(
@@ -22,6 +26,25 @@ from voicebot.calls.admission import ASSUMED, Admission, Costs
 )
 def test_the_limit_follows_the_costs_and_the_cores(costs: Costs, cores: int, expected: int) -> None:
     assert costs.calls_within(cores) == expected
+
+
+def test_understanding_counts_once_a_turn() -> None:
+    without = Costs(0.27, 0.01, 0.05)
+    with_nlu = Costs(0.27, 0.01, 0.05, understand=0.4)  # 0.05 core a call more
+    assert with_nlu.per_call() == pytest.approx(without.per_call() + 0.4 / REPLY_EVERY_S)
+    assert with_nlu.calls_within(2) < without.calls_within(2)
+    assert with_nlu.describe()["understand_core_s_per_turn"] == 0.4
+
+
+def test_a_turn_is_understood_from_the_contents_own_requests() -> None:
+    understander = Understander(load_content(PROJECT_ROOT / "prompts"))
+    requests = _sample_requests(understander)
+    assert len(requests) == 20
+    assert len({line for line, _ in requests}) >= 2  # every line's intents, in turn
+    assert len(set(requests)) == 20
+    cost = _understand_cpu(understander, requests)
+    # A few milliseconds an utterance on any machine, times the utterances of a turn.
+    assert 0.0 < cost < 0.5
 
 
 def test_a_call_past_the_limit_is_refused_and_counted() -> None:

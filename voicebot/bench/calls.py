@@ -606,7 +606,8 @@ def _capacity_line(capacity: dict[str, Any]) -> str:
         f"{capacity.get('cores')} cœurs ; décodage "
         f"{costs.get('decode_core_s_per_speech_s')} cœur·s par seconde de parole, écoute "
         f"{costs.get('listen_core_s_per_line_s')} par seconde de ligne, une réponse "
-        f"{costs.get('reply_core_s')} cœur·s"
+        f"{costs.get('reply_core_s')} cœur·s, la compréhension d'un tour "
+        f"{costs.get('understand_core_s_per_turn')} cœur·s"
     )
 
 

@@ -35,6 +35,10 @@ BUDGET = 0.6
 with `voicebot bench calls` on 2 cores: past about 60 % of them busy, the turns whose
 decoding waits behind other calls' make the p95 pass 800 ms (16 calls, 1.1 cores: p95
 about 600 ms; 20 calls, 1.3 to 1.5 cores: 1.3 to 3.3 s)."""
+JUDGED_PER_TURN = 6
+"""Utterances understood in a turn: the final words, and the partial ones judged while the
+caller speaks (the latest each time a judgement ends: about one in two of a two-second
+turn's 160 ms steps)."""
 ASSUMED_DECODE_COST = 0.35
 """Core-seconds per second of speech assumed until it is measured (a small Vosk model
 on a slow core)."""
@@ -59,10 +63,17 @@ class Costs:
     reply: float = 0.0
     """Synthesising one reply (a sentence of about ten words)."""
     measured: bool = True
+    understand: float = 0.0
+    """Understanding one turn: its final words and the partial ones judged on the way
+    (:data:`JUDGED_PER_TURN` utterances)."""
 
     def per_call(self, speaking_share: float = SPEAKING_SHARE) -> float:
         """Cores one call keeps busy, on average."""
-        return self.listen_per_s + speaking_share * self.decode_per_s + self.reply / REPLY_EVERY_S
+        return (
+            self.listen_per_s
+            + speaking_share * self.decode_per_s
+            + (self.reply + self.understand) / REPLY_EVERY_S
+        )
 
     def calls_within(
         self, cores: int, budget: float = BUDGET, speaking_share: float = SPEAKING_SHARE
@@ -78,6 +89,7 @@ class Costs:
             "decode_core_s_per_speech_s": round(self.decode_per_s, 3),
             "listen_core_s_per_line_s": round(self.listen_per_s, 4),
             "reply_core_s": round(self.reply, 3),
+            "understand_core_s_per_turn": round(self.understand, 4),
             "measured": self.measured,
         }
 

@@ -161,17 +161,21 @@ async def measure_capacity(state: AppState) -> None:
     pool = pool or state.pools.get(16000)
     if pool is None:
         return
-    costs = await measure_costs(pool, state.engines.synthesizer, state.engines.vad)
+    costs = await measure_costs(
+        pool, state.engines.synthesizer, state.engines.vad, state.understander
+    )
     state.admission.measured(costs, cores())
     admission = state.admission
     log.info(
         "capacity: %d calls (%s); decoding %.2f core-s per second of speech, listening "
-        "%.3f core-s per second of line, a reply %.2f core-s, %d cores",
+        "%.3f core-s per second of line, a reply %.2f core-s, understanding a turn "
+        "%.4f core-s, %d cores",
         admission.limit,
         admission.source,
         costs.decode_per_s,
         costs.listen_per_s,
         costs.reply,
+        costs.understand,
         cores(),
     )
 

@@ -4,7 +4,8 @@ Each figure is processor time on this machine: warm recognisers decoding the
 warm-up speech in turns on every engine thread at once, as calls do (each
 thread's own CPU time, so another thread's work does not count), one call's
 listening stage over the same audio while its echo guard has
-a prompt to compare with, and one reply synthesised. The service's admission
+a prompt to compare with, one reply synthesised, and one turn understood (requests
+the content gives as examples). The service's admission
 limit follows from them (:mod:`voicebot.calls.admission`).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import TypeVar
 
 import numpy as np
 
@@ -20,9 +22,10 @@ from voicebot.asr.vosk import RecognizerPool, VoskRecognizer
 from voicebot.audio.echo import EchoGuard
 from voicebot.audio.resample import resample
 from voicebot.audio.vad import SileroModel, new_gate
-from voicebot.calls.admission import ASSUMED, Costs
+from voicebot.calls.admission import ASSUMED, JUDGED_PER_TURN, Costs
 from voicebot.calls.recognition import BATCH_FRAMES
 from voicebot.errors import VoicebotError
+from voicebot.nlu.understand import Understander
 from voicebot.tts.base import Synthesizer, render
 
 log = logging.getLogger(__name__)
@@ -65,8 +68,39 @@ def _listen_cpu(pcm: bytes, rate_hz: int, vad: SileroModel | None) -> float:
     return time.thread_time() - started
 
 
+def _understand_cpu(understander: Understander, requests: list[tuple[str, str]]) -> float:
+    """Thread CPU time of understanding one turn (:data:`JUDGED_PER_TURN` utterances), on
+    average over ``requests`` (line, words)."""
+    started = time.thread_time()
+    for line, text in requests:
+        understander.understand(text, line)
+    return (time.thread_time() - started) / len(requests) * JUDGED_PER_TURN
+
+
+def _sample_requests(understander: Understander, count: int = 20) -> list[tuple[str, str]]:
+    """Examples from the content, each line in turn and each of its intents in turn: what
+    callers ask."""
+    lines = [
+        [(line.id, text) for text in _in_turn([list(i.examples) for i in line.intents.values()])]
+        for line in understander.content.lines.values()
+    ]
+    return _in_turn(lines)[:count]
+
+
+T = TypeVar("T")
+
+
+def _in_turn(buckets: list[list[T]]) -> list[T]:
+    """The first of each bucket, then the second of each, and so on."""
+    longest = max((len(bucket) for bucket in buckets), default=0)
+    return [bucket[i] for i in range(longest) for bucket in buckets if i < len(bucket)]
+
+
 async def measure_costs(
-    pool: RecognizerPool, synthesizer: Synthesizer, vad: SileroModel | None
+    pool: RecognizerPool,
+    synthesizer: Synthesizer,
+    vad: SileroModel | None,
+    understander: Understander | None = None,
 ) -> Costs:
     """The costs on this machine, from the pool's warm-up speech; the assumed ones when
     there is no speech to measure with or a measure fails (said in the log)."""
@@ -95,10 +129,16 @@ async def measure_costs(
             for recognizer in recognizers:
                 await pool.release(recognizer)
         listen = await pool.pool.run(_listen_cpu, pcm, rate, vad)
+        requests = _sample_requests(understander) if understander is not None else []
+        understand = (
+            await asyncio.to_thread(_understand_cpu, understander, requests)
+            if understander is not None and requests
+            else 0.0
+        )
         started = time.process_time()
         await render(synthesizer, REPLY_TEXT, rate)
         reply = time.process_time() - started
     except VoicebotError as exc:
         log.warning("costs not measured, assumed instead: %s", exc)
         return ASSUMED
-    return Costs(sum(per_thread) / len(per_thread), listen / seconds, reply)
+    return Costs(sum(per_thread) / len(per_thread), listen / seconds, reply, understand=understand)
