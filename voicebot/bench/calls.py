@@ -51,7 +51,7 @@ from voicebot.audio.wav import write_wav
 from voicebot.calls.record import TURN_STAGES
 from voicebot.calls.simulator import SimulatedCall
 from voicebot.config import PROJECT_ROOT
-from voicebot.errors import EngineError, UsageError
+from voicebot.errors import EngineError, UsageError, VoicebotError
 
 UTTERANCE = "라디오 음악 전화 번호"
 WARMUP = "오늘 날씨 학교 친구 시간 사람"
@@ -515,7 +515,13 @@ async def bench(args: argparse.Namespace) -> None:
             process.terminate()
             process.wait(timeout=30)
         # What the server heard, from its store once it has stopped (every turn written).
-        accuracy = heard_accuracy(database, steps) if database and steps else {}
+        # A store that cannot be read leaves the accuracy out, never hides the run's error.
+        accuracy: dict[int, Accuracy] = {}
+        if database and steps:
+            try:
+                accuracy = heard_accuracy(database, steps)
+            except VoicebotError as exc:
+                print(f"justesse non mesurée : {exc}", file=sys.stderr)
         shutil.rmtree(folder, ignore_errors=True)
     print(curve_table(steps, accuracy))
     print(machine())
