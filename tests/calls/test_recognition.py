@@ -99,8 +99,8 @@ async def test_a_turn_that_ended_is_decoded_ahead_of_other_calls(
 
 
 async def test_a_recogniser_is_lent_per_turn_the_most_used_first(pool: RecognizerPool) -> None:
-    """A recogniser's graph grows with the words it has heard: the one used last is lent
-    first, one with the asked vocabulary if any, and a call holds none between turns."""
+    """A recogniser's graph grows with the words it has heard: the open one used last is
+    lent first, and a call holds none between turns."""
     await pool.warm(3)
     heard: list[Event] = []
     recognition = Recognition("lent", pool, heard.append, _no_end)
@@ -116,16 +116,45 @@ async def test_a_recogniser_is_lent_per_turn_the_most_used_first(pool: Recognize
         while not heard:
             await asyncio.sleep(0.01)
         assert recognition._recognizer is None and pool._idle[-1] is last
-        limited = pool._idle[0]
-        await limited.set_grammar(["라디오", "음악"])
-        assert await pool.acquire(("라디오", "음악")) is limited  # its vocabulary already
-        await pool.give_back(limited)  # now the most recently used
-        coldest = pool._idle[0]
-        open_vocabulary = await pool.acquire(None)
-        assert open_vocabulary is not limited and open_vocabulary.asked is None
-        assert await pool.acquire(("시청",)) is coldest  # a new vocabulary: the least used
-        await pool.give_back(coldest)
-        await pool.give_back(open_vocabulary)
+    finally:
+        running.cancel()
+        await recognition.release()
+
+
+async def test_a_grammar_gets_a_recogniser_of_its_own_and_open_ones_keep_their_graph(
+    pool: RecognizerPool,
+) -> None:
+    """Changing a recogniser's vocabulary throws its expanded graph away (back to the open
+    vocabulary, its next words decode 8 times slower): a grammar is lent a recogniser made
+    for it, kept for the next turn that asks the same; an open one never changes."""
+    await pool.warm(2)
+    open_before = list(pool._idle)
+    created = pool.created
+    heard: list[Event] = []
+    recognition = Recognition("limited", pool, heard.append, _no_end)
+    running = asyncio.create_task(recognition.run())
+    speech = frames_of(espeak_speech("라디오 음악", "ko", RATE))
+    try:
+        for turn, grammar in enumerate([("라디오", "음악"), None, ("라디오", "음악"), ("시청",)]):
+            await recognition.set_grammar(grammar)
+            for frame in speech:
+                recognition.audio(frame, flush=False)
+            while recognition._recognizer is None:
+                await asyncio.sleep(0.01)
+            lent = recognition._recognizer
+            assert lent.asked == grammar
+            if grammar is None:
+                assert lent is open_before[-1]
+            else:
+                assert lent not in open_before
+            recognition.close(keep=True)
+            while len(heard) <= turn:
+                await asyncio.sleep(0.01)
+        # The first grammar's recogniser served its second turn; the second was new.
+        assert pool.created == created + 2
+        assert all(r.asked is None for r in pool._idle)
+        assert set(open_before) <= set(pool._idle)
+        assert isinstance(heard[0], Heard) and "라디오" in heard[0].text
     finally:
         running.cancel()
         await recognition.release()

@@ -62,8 +62,7 @@ class Recognition:
         self._queue: asyncio.Queue[_Audio | _Close] = asyncio.Queue(maxsize=QUEUE_FRAMES)
         self._recognizer: VoskRecognizer | None = None
         self._grammar: tuple[str, ...] | None = None
-        self._applied: tuple[str, ...] | None = None
-        """The grammar the recogniser has (None: open vocabulary, as a new one has)."""
+        """The vocabulary of the next turn's recogniser (None: open)."""
         self._mid_utterance = False
         """Audio was decoded since the last final result."""
         self._finals: list[Transcript] = []
@@ -135,18 +134,11 @@ class Recognition:
         return self._grammar
 
     async def set_grammar(self, grammar: tuple[str, ...] | None) -> None:
-        """The vocabulary for what the caller says next. Kaldi aborts the whole process on
-        a grammar change while an utterance is being decoded, so mid-utterance (the caller
-        talking over the prompt that asks the question) it applies once that one ends."""
+        """The vocabulary for what the caller says next: the next turn's recogniser is
+        lent with it (a recogniser never changes vocabulary, see
+        :meth:`RecognizerPool.acquire`). A turn under way (the caller talking over the
+        prompt that asks the question) ends on the recogniser it began with."""
         self._grammar = grammar
-        if self._recognizer is not None and not self._mid_utterance:
-            await self._apply_grammar(self._recognizer)
-        # Between turns no recogniser is held: the next turn's is chosen for it.
-
-    async def _apply_grammar(self, recognizer: VoskRecognizer) -> None:
-        if self._applied != self._grammar:
-            await recognizer.set_grammar(self._grammar)
-            self._applied = self._grammar
 
     async def run(self) -> None:
         """Decode what the input stage queues until the call ends, on a recogniser lent
@@ -176,7 +168,6 @@ class Recognition:
         if self._recognizer is None:
             recognizer = await self.pool.acquire(self._grammar)
             recognizer.priority = self._priority
-            self._applied = recognizer.asked
             self._recognizer = recognizer
         return self._recognizer
 
@@ -200,9 +191,13 @@ class Recognition:
     async def _decode(self, frames: list[AudioFrame]) -> None:
         if not frames:
             return
+        if (
+            not self._mid_utterance
+            and self._recognizer is not None
+            and self._recognizer.asked != self._grammar
+        ):
+            await self._give_back()  # no utterance under way: one with the new vocabulary
         recognizer = await self._borrow()
-        if not self._mid_utterance:
-            await self._apply_grammar(recognizer)  # a change deferred during the last one
         batch = AudioFrame(b"".join(f.pcm for f in frames), frames[0].sample_rate_hz)
         self._mid_utterance = True
         result = await recognizer.accept(batch)
