@@ -63,6 +63,21 @@ class Settings(BaseSettings):
         description="Appels pris en même temps ; au-delà, l'appel va aux agents (raison "
         "« capacity »). Par défaut, ce que la mesure des coûts au démarrage permet.",
     )
+    new_calls_per_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=1000,
+        description="Nouveaux appels pris par seconde au plus ; un appel qui arrive plus vite "
+        "attend son tour (la ligne sonne) jusqu'à VOICEBOT_ADMISSION_WAIT_MS. Par défaut, "
+        "ce que la mesure des coûts au démarrage permet.",
+    )
+    admission_wait_ms: int = Field(
+        default=3000,
+        ge=0,
+        le=10000,
+        description="Attente au plus d'un appel arrivé plus vite que le rythme d'entrée, la "
+        "ligne sonnant, avant de passer aux agents (raison « capacity »).",
+    )
     asr_warmup_audio: Path | None = Field(
         default=None,
         description="Fichier WAV de parole comme celle des appelants (des appels enregistrés, "

@@ -71,3 +71,48 @@ async def test_a_call_past_the_limit_goes_to_the_queue_with_reason_capacity() ->
             await third.wait_heard(500, timeout=20.0)
     finally:
         await stop(handle)
+
+
+async def test_calls_faster_than_the_pace_ring_on_then_come_in_or_go_to_the_queue() -> None:
+    """A burst of calls on the media endpoint: as many as the pace's burst are answered at
+    once, the next ones wait their turn (no ANSWER yet: the line rings on), and the one
+    whose turn would come after the wait goes to the queue with reason ``capacity``."""
+    server, handle = await running(new_calls_per_s=1.0, admission_wait_ms=1600)
+    try:
+        pace = server.state.admission.pace
+        assert pace is not None and pace.per_s == 1.0
+        burst = pace.burst
+        ids = [f"burst-{i}" for i in range(burst + 2)]
+        calls = [server.call(call_id) for call_id in ids]
+        for call in calls:
+            await call.__aenter__()
+        try:
+            started = asyncio.get_running_loop().time()
+            await asyncio.gather(*(call.start_media() for call in calls))
+            answered_after: dict[str, float] = {}
+            while len(answered_after) < len(ids) - 1:
+                for call_id, call in zip(ids, calls, strict=True):
+                    if call_id not in answered_after and {"command": "ANSWER"} in call.commands:
+                        answered_after[call_id] = asyncio.get_running_loop().time() - started
+                assert asyncio.get_running_loop().time() - started < 10.0
+                await asyncio.sleep(0.02)
+            last = calls[-1]
+            while last.closed_at is None:
+                assert asyncio.get_running_loop().time() - started < 10.0
+                await asyncio.sleep(0.02)
+            refused_after = asyncio.get_running_loop().time() - started
+        finally:
+            for call in calls:
+                await call.__aexit__(None, None, None)
+        assert max(answered_after[i] for i in ids[:burst]) < 0.7
+        assert 0.7 <= answered_after[ids[burst]] < 1.8  # its turn, a second later
+        assert (last.close_code, last.close_reason) == (1013, "capacité atteinte")
+        assert {"command": "ANSWER"} not in last.commands
+        assert refused_after >= 1.4  # it rang on for the wait, then went to the agents
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            ready = (await http.get("/readyz")).json()["capacity"]
+            assert (ready["waited"], ready["overflow"], ready["new_calls_per_s"]) == (1, 1, 1.0)
+            route = await http.get(f"/calls/{ids[-1]}/route", auth=("asterisk", PASSWORD))
+            assert route.text == "queue,capacity,"
+    finally:
+        await stop(handle)

@@ -174,8 +174,10 @@ def bot(
         "VOICEBOT_INSTANCE_ID": "e2e-bot",
         # These tests follow calls through; the limit measured at start depends on the
         # machine (7 on a slow 2-core one) and would send some of ten callers at once to
-        # the agents. Admission past a limit is tested in test_instances.
+        # the agents, and so would the pace of new calls (about one a second here).
+        # Admission past a limit is tested in test_instances, the pace in tests/calls.
         "VOICEBOT_MAX_CALLS": "12",
+        "VOICEBOT_NEW_CALLS_PER_S": "100",
     }
     instance = Bot(env, sandbox.bot_port, work / "serve.log", ready=ari_connected)
     instance.start()
@@ -273,6 +275,7 @@ def dial(
     keys: list[sipp.Key] | None = None,
     speech: list[tuple[float, bytes]] | None = None,
     hang_up_at_ms: int | None = None,
+    trace: bool = False,
 ) -> sipp.Caller:
     return sipp.call(
         tmp_path / f"caller{index}",
@@ -282,6 +285,7 @@ def dial(
         hang_up_at_ms=hang_up_at_ms,
         local_port=ports(index),
         caller_number=caller,
+        trace=trace,
     )
 
 

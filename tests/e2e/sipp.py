@@ -8,6 +8,7 @@ waits for Asterisk to hang up).
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +160,13 @@ class Caller:
         logs = sorted(self.workdir.glob("*_errors.log"))
         return "\n".join(p.read_text(errors="replace") for p in logs)
 
+    def responses(self) -> list[str]:
+        """The SIP responses it received, in order (``180``, ``200``...): with
+        ``trace=True`` only."""
+        logs = sorted(self.workdir.glob("*_messages.log"))
+        text = "\n".join(p.read_text(errors="replace") for p in logs)
+        return re.findall(r"(?m)^\s*SIP/2\.0 (\d{3}) ", text)
+
 
 def call(
     workdir: Path,
@@ -170,6 +178,7 @@ def call(
     sip_port: int = 5060,
     local_port: int,
     caller_number: str = "0612345678",
+    trace: bool = False,
 ) -> Caller:
     """Start a SIPp caller dialling ``number`` on the sandbox Asterisk."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -201,6 +210,7 @@ def call(
             "1",
             "-nostdin",
             "-trace_err",
+            *(["-trace_msg"] if trace else []),
         ],
         cwd=workdir,
         stdout=subprocess.DEVNULL,

@@ -35,8 +35,17 @@ SPREAD = "400"
 
 
 def instance(
-    name: str, port: int, korean_model_dir: Path, joe_voice_path: Path, database: str, work: Path
+    name: str,
+    port: int,
+    korean_model_dir: Path,
+    joe_voice_path: Path,
+    database: str,
+    work: Path,
+    **overrides: str,
 ) -> Bot:
+    """Instance ``name`` (Stasis app ``voicebot-<name>``) of extension 400, one call at a
+    time unless ``overrides`` say otherwise."""
+    settings = {"max_calls": "1", **overrides}
     env = serve_env(
         port,
         korean_model_dir,
@@ -53,7 +62,7 @@ def instance(
         prompts_dir=str(always_open_content(work / f"prompts-{name}")),
         database_url=database,
         instance_id=f"instance-{name}",
-        max_calls="1",
+        **settings,
     )
     return Bot(env, port, work / f"serve-{name}.log", ready=ari_connected)
 

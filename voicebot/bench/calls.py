@@ -506,6 +506,10 @@ async def bench(args: argparse.Namespace) -> None:
                 print(f"où va le temps d'un tour (serveur, {count} appelants) :")
                 print("\n".join(stage_lines(before.buckets, after.buckets)))
                 print(work_line(before, after, run))
+                ready = httpx.get(f"{http}/readyz", timeout=5).json()
+                print(recognizers_line(ready))
+                door = ready.get("capacity") or {}
+                print(f"  entrée : {door.get('waited', 0)} appels ont attendu leur tour (sonnerie)")
             _report("mesure", count, run)
             if len(args.calls) > 1:
                 print("étape : " + summary(count, run))
@@ -527,6 +531,18 @@ async def bench(args: argparse.Namespace) -> None:
     print(machine())
     count, run = steps[-1]
     print(summary(count, run))
+
+
+def recognizers_line(ready: dict[str, Any]) -> str:
+    """The server's recognisers at the end of a step (``/readyz``): how many were made
+    during the run is how many turns began on a cold one."""
+    pools = ready.get("recognizers") or {}
+    parts = [
+        f"{rate} Hz : {p.get('created', 0)} faits, {p.get('retired', 0)} retirés, "
+        f"{p.get('idle', 0)} libres (+ {p.get('idle_limited', 0)} à grammaire)"
+        for rate, p in sorted(pools.items())
+    ]
+    return "  reconnaisseurs : " + ("; ".join(parts) if parts else "aucun")
 
 
 def heard_accuracy(database: str, steps: list[tuple[int, Run]]) -> dict[int, Accuracy]:
@@ -613,7 +629,12 @@ def _capacity_line(capacity: dict[str, Any]) -> str:
         f"{costs.get('decode_core_s_per_speech_s')} cœur·s par seconde de parole, écoute "
         f"{costs.get('listen_core_s_per_line_s')} par seconde de ligne, une réponse "
         f"{costs.get('reply_core_s')} cœur·s, la compréhension d'un tour "
-        f"{costs.get('understand_core_s_per_turn')} cœur·s"
+        f"{costs.get('understand_core_s_per_turn')} cœur·s ; "
+        + (
+            f"{capacity['new_calls_per_s']} nouveaux appels par seconde au plus"
+            if capacity.get("new_calls_per_s")
+            else "nouveaux appels sans rythme imposé"
+        )
     )
 
 

@@ -36,17 +36,30 @@ class TokenBucket:
         self._updated = clock()
         self.refused = 0
 
-    def allow(self) -> bool:
-        """Take one token if there is one; ``False`` (and counted) when there is none."""
+    def _refill(self) -> None:
         now = self._clock()
         elapsed = max(0.0, now - self._updated)
         self._tokens = min(float(self.burst), self._tokens + elapsed * self.per_s)
         self._updated = now
+
+    def allow(self) -> bool:
+        """Take one token if there is one; ``False`` (and counted) when there is none."""
+        self._refill()
         if self._tokens >= 1.0:
             self._tokens -= 1.0
             return True
         self.refused += 1
         return False
+
+    def next_in_s(self) -> float:
+        """Seconds until a token is there."""
+        self._refill()
+        return max(0.0, (1.0 - self._tokens) / self.per_s)
+
+    def set_rate(self, per_s: float) -> None:
+        """A new rate from now on; the tokens already taken stay taken."""
+        self._refill()
+        self.per_s = per_s
 
     @property
     def first_refusal(self) -> bool:

@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from voicebot import __version__
 from voicebot.asr.vosk import RecognizerPool
-from voicebot.calls.admission import cores
+from voicebot.calls.admission import LiveCost, cores
 from voicebot.calls.record import CallRegistry
 from voicebot.config import Settings
 from voicebot.console.auth import Guard, Viewer
@@ -153,6 +153,22 @@ async def warm_to_capacity(state: AppState) -> None:
     limit = state.admission.limit
     pool.max_idle = max(pool.max_idle, limit)
     await warm(pool, max(0, limit - pool.idle - state.admission.active))
+
+
+LIVE_EVERY_S = 5.0
+
+
+async def steer_admission(state: AppState) -> None:
+    """Once warm, the admission limit follows the replies' latency, within what calls
+    really cost on this machine (the process's processor time per second of call),
+    unless a setting fixed it (:meth:`Admission.steer`)."""
+    live = LiveCost()
+    while True:
+        await asyncio.sleep(LIVE_EVERY_S)
+        if not state.warmed:
+            continue
+        per_call = live.sample(time.monotonic(), time.process_time(), state.admission.active)
+        state.admission.steer(cores(), per_call)
 
 
 async def measure_capacity(state: AppState) -> None:
@@ -296,6 +312,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.voicebot = state
         warming = asyncio.create_task(warm_up(state))
         lag = asyncio.create_task(watch_loop(state.metrics), name="loop-lag")
+        steering = asyncio.create_task(steer_admission(state), name="admission")
         state.stations()  # bike station names fetched in the background for the first calls
         audiosocket = await start_audiosocket(state)
         ari = start_ari(state)
@@ -308,6 +325,7 @@ def create_app(settings: Settings) -> FastAPI:
             systemd.notify("STOPPING=1")
             warming.cancel()
             lag.cancel()
+            steering.cancel()
             if state.station_refresh is not None:
                 state.station_refresh.cancel()
             if audiosocket is not None:
@@ -371,6 +389,7 @@ def create_app(settings: Settings) -> FastAPI:
             **state.engines.describe(),
             "active_calls": len(state.registry.active),
             "capacity": state.admission.describe(),
+            "recognizers": {str(rate): pool.describe() for rate, pool in state.pools.items()},
             "prompts_ready": state.prompts_ready,
             "warmed": state.warmed,
             "credentials": state.settings.media_password is not None,

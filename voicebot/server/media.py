@@ -134,11 +134,13 @@ async def media_endpoint(websocket: WebSocket) -> None:
         return
     params = websocket.query_params
     ticket = params.get("call") or f"media-{uuid.uuid4()}"
-    if not state.admission.admit(ticket):
+    # A call that comes faster than the pace waits its turn, its line ringing: the socket
+    # is accepted (within Asterisk's connection timeout) and ANSWER waits.
+    await websocket.accept(subprotocol=SUBPROTOCOL)
+    if not await state.admission.enter(ticket, state.settings.admission_wait_ms / 1000.0):
         await refuse_for_capacity(websocket, state, params.get("call"))
         return
     try:
-        await websocket.accept(subprotocol=SUBPROTOCOL)
         call = MediaCall(websocket, state, ticket)
         await call.serve()
     finally:
@@ -146,7 +148,7 @@ async def media_endpoint(websocket: WebSocket) -> None:
 
 
 async def refuse_for_capacity(websocket: WebSocket, state: AppState, call_id: str | None) -> None:
-    """No room for this call: the socket is closed at once with 1013 (try again later),
+    """No room for this call: the socket (accepted) is closed with 1013 (try again later),
     before any ``ANSWER``, so that Asterisk's ``Dial`` fails and the dialplan hands the
     caller to the agents; the route it then asks for says ``queue,capacity``. (A refused
     handshake would do too, but uvicorn logs a denial response as an error.)"""
@@ -160,7 +162,6 @@ async def refuse_for_capacity(websocket: WebSocket, state: AppState, call_id: st
         params = websocket.query_params
         line = params.get("line") or state.settings.default_line
         state.overflowed(call_id, line, params.get("caller"), "websocket")
-    await websocket.accept(subprotocol=SUBPROTOCOL)
     with contextlib.suppress(RuntimeError, WebSocketDisconnect):
         await websocket.close(code=CLOSE_TRY_AGAIN, reason="capacité atteinte")
 

@@ -40,7 +40,7 @@ STATIONS_RETRY_S = 60.0
 def admission_for(settings: Settings) -> Admission:
     """The admission limit until the costs are measured: the setting, or the one the
     assumed costs give on this machine's cores."""
-    return Admission.for_machine(settings.max_calls, ASSUMED, cores())
+    return Admission.for_machine(settings.max_calls, ASSUMED, cores(), settings.new_calls_per_s)
 
 
 def turn_settings(settings: Settings) -> TurnSettings:
@@ -299,6 +299,7 @@ class AppState:
     def turn(self, record: CallRecord, turn: Turn) -> None:
         if turn.latency_ms is not None:
             self.metrics.turn_latency.observe(turn.latency_ms / 1000.0)
+            self.admission.replied(turn.latency_ms)
         for stage, ms in turn.stages_ms.items():
             self.metrics.turn_stage.labels(stage=stage).observe(ms / 1000.0)
 

@@ -40,7 +40,7 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketExce
 from voicebot.calls.admission import CAPACITY, Admission
 from voicebot.calls.record import CallRecord
 from voicebot.config import Settings
-from voicebot.errors import TelephonyError
+from voicebot.errors import TelephonyError, VoicebotError
 from voicebot.phone import caller_number
 
 log = logging.getLogger(__name__)
@@ -284,9 +284,17 @@ class AriController:
         call = AriCall(channel_id, line, number)
         self.calls[channel_id] = call
         log.info("ARI: call %s on line %s from %s", channel_id, line, number or "?")
-        if self.admission is not None and not self.admission.admit(channel_id):
+        if self.admission is not None and not await self.admission.enter(
+            channel_id,
+            self.settings.admission_wait_ms / 1000.0,
+            on_wait=lambda: self._ring(channel_id),
+        ):
             last = len(args) > 1 and str(args[1]) == LAST_INSTANCE
             await self._overflow(call, last)
+            return
+        if call.caller_gone:  # hung up while the line rang, waiting for the pace
+            if self.admission is not None:
+                self.admission.release(channel_id)
             return
         try:
             await self.rest.request("POST", f"/channels/{channel_id}/answer")
@@ -323,6 +331,13 @@ class AriController:
             log.error("ARI: call %s could not reach the bot (%s): to the queue", channel_id, exc)
             routed = await self._hand_over(call, "bot_unavailable", None)
             self._record_unattended(call, routed, "bot_unavailable")
+
+    async def _ring(self, channel_id: str) -> None:
+        """The caller waits for the pace (not answered yet): the line rings on."""
+        try:
+            await self.rest.request("POST", f"/channels/{channel_id}/ring")
+        except VoicebotError as exc:
+            log.info("ARI: could not ring call %s while it waits: %s", channel_id, exc)
 
     async def _overflow(self, call: AriCall, last: bool) -> None:
         """No room here. With an overflow context (several instances), the call goes there
