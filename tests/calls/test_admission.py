@@ -182,16 +182,16 @@ def test_the_limit_follows_the_replies_latency_within_the_live_cost() -> None:
         assert door.admit(f"c{call}")
     assert not door.admit("refused")  # demand past the limit
     for second in range(10):
-        door.replied(300.0, now=float(second))
+        door.replied(100.0, now=float(second))
     door.steer(2, per_call=0.075, now=10.0)  # fast replies, calls refused, cores to spare
-    assert (door.limit, door.source, door.reply_p95_ms) == (10, "live", 300.0)
+    assert (door.limit, door.source, door.processing_p95_ms) == (10, "live", 100.0)
     door.steer(2, per_call=0.075, now=11.0)  # no reply under the new limit yet: no change
     assert door.limit == 10
     for second in range(11, 21):
-        door.replied(300.0 if second % 5 else 2000.0, now=float(second))
-    door.steer(2, per_call=0.075, now=21.0)  # p95 2 s: one call fewer than in progress
-    assert (door.limit, door.reply_p95_ms) == (8, 2000.0)
-    assert door.describe()["reply_p95_ms"] == 2000
+        door.replied(100.0 if second % 5 else 2000.0, now=float(second))
+    door.steer(2, per_call=0.075, now=21.0)  # 2 s after the turn: one call fewer
+    assert (door.limit, door.processing_p95_ms) == (8, 2000.0)
+    assert door.describe()["processing_p95_ms"] == 2000
     # However fast the replies, never past 80 % of the cores at the live cost of a call.
     door.limit = 21
     for call in range(9, 21):

@@ -61,6 +61,12 @@ FIRST_REQUEST_S = 2.5
 """Speech in a caller's first request."""
 REPLY_TARGET_MS = 800.0
 """The latency a reply keeps at p95, from the caller's last word to the bot's first sound."""
+SHORTEST_END_WAIT_MS = 300.0
+"""The least a turn waits before it ends (VOICEBOT_TURN_END_SHORT_MS, 200 ms, and the voice
+detector's 70 ms or so): a wait the dialog chooses by what was said, not by load."""
+PROCESSING_TARGET_MS = REPLY_TARGET_MS - SHORTEST_END_WAIT_MS
+"""What the work after the end of a turn (final transcript, understanding, first audio)
+may take at p95 for the reply to keep its target: what load delays."""
 STEER_WINDOW_S = 30.0
 STEER_MIN_REPLIES = 10
 CEILING_BUDGET = 0.8
@@ -193,10 +199,11 @@ class Admission:
         """Calls that waited for the pace, then came in."""
         self.live_per_call: float | None = None
         """Cores one call in progress keeps busy, measured live (:class:`LiveCost`)."""
-        self.target_ms = REPLY_TARGET_MS
+        self.target_ms = PROCESSING_TARGET_MS
         self._replies: deque[tuple[float, float]] = deque()
-        self.reply_p95_ms: float | None = None
-        """The replies' p95 over the last :data:`STEER_WINDOW_S`, as last steered."""
+        self.processing_p95_ms: float | None = None
+        """The p95 of the replies' work after the end of a turn, over the last
+        :data:`STEER_WINDOW_S`, as last steered."""
         self._overflow_seen = 0
 
     @classmethod
@@ -221,12 +228,15 @@ class Admission:
             self.source = "measured"
         self._set_pace(core_count)
 
-    def replied(self, latency_ms: float, now: float | None = None) -> None:
-        """A reply's latency (the caller's last word to the bot's first sound)."""
-        self._replies.append((time.monotonic() if now is None else now, latency_ms))
+    def replied(self, processing_ms: float, now: float | None = None) -> None:
+        """A reply's work after the end of the turn (final transcript, understanding,
+        first audio): what load delays. The wait for the end of the turn is left out: it
+        is the dialog's choice (a request still incomplete waits longer), not load's."""
+        self._replies.append((time.monotonic() if now is None else now, processing_ms))
 
     def steer(self, core_count: int, per_call: float | None, now: float | None = None) -> None:
-        """Keep the calls' replies within the target (:data:`REPLY_TARGET_MS` at p95).
+        """Keep the calls' replies within the target (:data:`PROCESSING_TARGET_MS` at p95
+        for the work after the end of a turn, :data:`REPLY_TARGET_MS` in all).
 
         Over the last :data:`STEER_WINDOW_S`: replies too slow, one call fewer is admitted
         (never more than those in progress); comfortably fast while calls are being
@@ -239,11 +249,11 @@ class Admission:
             self._replies.popleft()
         if len(self._replies) < STEER_MIN_REPLIES:
             return
-        latencies = sorted(ms for _, ms in self._replies)
-        self.reply_p95_ms = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
+        times = sorted(ms for _, ms in self._replies)
+        self.processing_p95_ms = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
         if self.source == "setting":
             return
-        if self.reply_p95_ms > self.target_ms:
+        if self.processing_p95_ms > self.target_ms:
             lower = max(1, min(self.limit, self.active) - 1)
             if lower < self.limit:
                 self.limit, self.source = lower, "live"
@@ -252,7 +262,7 @@ class Admission:
         ceiling = math.floor(core_count * CEILING_BUDGET / per_call) if per_call else self.limit
         wanted = self.active >= self.limit and self.overflow > self._overflow_seen
         self._overflow_seen = self.overflow
-        if self.reply_p95_ms < 0.75 * self.target_ms and wanted and self.limit < ceiling:
+        if self.processing_p95_ms < 0.75 * self.target_ms and wanted and self.limit < ceiling:
             self.limit, self.source = self.limit + 1, "live"
             self._replies.clear()
 
@@ -339,7 +349,9 @@ class Admission:
             "new_calls_burst": None if self.pace is None else self.pace.burst,
             "waiting": self.waiting,
             "waited": self.waited,
-            "reply_p95_ms": None if self.reply_p95_ms is None else round(self.reply_p95_ms),
+            "processing_p95_ms": None
+            if self.processing_p95_ms is None
+            else round(self.processing_p95_ms),
             "live_core_s_per_call_s": None
             if self.live_per_call is None
             else round(self.live_per_call, 4),

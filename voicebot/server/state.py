@@ -299,7 +299,10 @@ class AppState:
     def turn(self, record: CallRecord, turn: Turn) -> None:
         if turn.latency_ms is not None:
             self.metrics.turn_latency.observe(turn.latency_ms / 1000.0)
-            self.admission.replied(turn.latency_ms)
+        if turn.stages_ms:
+            self.admission.replied(
+                sum(ms for stage, ms in turn.stages_ms.items() if stage != "endpoint")
+            )
         for stage, ms in turn.stages_ms.items():
             self.metrics.turn_stage.labels(stage=stage).observe(ms / 1000.0)
 
