@@ -195,6 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="états actifs au plus du serveur lancé (VOICEBOT_ASR_MAX_ACTIVE)",
     )
+    calls.add_argument(
+        "--new-calls-per-s",
+        type=float,
+        metavar="N",
+        help="nouveaux appels par seconde au plus du serveur lancé (VOICEBOT_NEW_CALLS_PER_S ; "
+        "par défaut, ce qu'il mesure)",
+    )
     calls.add_argument("--username", default="asterisk", help="identifiant média")
     calls.add_argument("--password", help="mot de passe média (VOICEBOT_MEDIA_PASSWORD)")
     nlu = kinds.add_parser("nlu", help="exactitude et rapidité de la compréhension")

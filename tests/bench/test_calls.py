@@ -12,6 +12,7 @@ from voicebot.bench.calls import (
     Run,
     char_accuracy,
     curve_table,
+    first_turns_line,
     word_accuracy,
 )
 
@@ -82,3 +83,13 @@ def test_a_short_curve_against_a_real_server() -> None:
         assert int(row[5]) >= 1 and float(row[4]) >= 0.1, rows
         assert 0 < int(row[2]) < 6000, rows
     assert sum(line.startswith("étape : calls=") for line in lines) == 2
+
+
+def test_first_requests_are_reported_apart_from_the_turns_after_them() -> None:
+    results = Results([3000.0, 300.0, 2500.0, 310.0, 320.0], first_turns_ms=[3000.0, 2500.0])
+    line = first_turns_line(results)
+    assert line == (
+        "premières demandes : p50 2750 ms, p95 3000 ms (2) ; "
+        "tours suivants : p50 310 ms, p95 320 ms (3)"
+    )
+    assert first_turns_line(Results()) == "premières demandes : aucun ; tours suivants : aucun"

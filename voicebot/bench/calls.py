@@ -81,6 +81,9 @@ class Results:
     """Turns not measured: the bot was still speaking when the caller stopped."""
     call_ids: list[str] = field(default_factory=list)
     """The calls the server took, to read what it heard from its store afterwards."""
+    first_turns_ms: list[float] = field(default_factory=list)
+    """The latencies of each call's first request (also in ``latencies_ms``): decoded by
+    recognisers that have not heard the callers' words yet."""
 
 
 def caller_speech(rate_hz: int, text: str = UTTERANCE) -> bytes:
@@ -151,6 +154,7 @@ async def talk(
     call: SimulatedCall, speech: bytes, pause_s: float, until: float, results: Results
 ) -> None:
     await call.wait_heard(300, timeout=REPLY_TIMEOUT_S)
+    first = True
     # Callers who know what they want speak over the greeting, as the bench's do.
     while time.monotonic() < until and call.closed_at is None:
         await call.say(speech)
@@ -168,6 +172,9 @@ async def talk(
                 results.errors.append(f"{call.call_id}: no reply within {REPLY_TIMEOUT_S} s")
             return
         results.latencies_ms.append((reply - spoke_at) * 1000.0)
+        if first:
+            results.first_turns_ms.append((reply - spoke_at) * 1000.0)
+            first = False
         await asyncio.sleep(pause_s)
 
 
@@ -253,7 +260,7 @@ def start_server(
     password: str,
     prompts: Path,
     max_calls: int | None,
-    decoder: dict[str, float | None] | None = None,
+    settings: dict[str, float | None] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str, str, str]:
     """`voicebot serve` with the models the test packages ship, its recognisers warmed on
     speech in the callers' language; its /media URL, its HTTP base and its database."""
@@ -276,7 +283,8 @@ def start_server(
     )
     if max_calls is not None:
         env["VOICEBOT_MAX_CALLS"] = str(max_calls)
-    env.update({name: f"{value:g}" for name, value in (decoder or {}).items() if value is not None})
+    chosen = (settings or {}).items()
+    env.update({name: f"{value:g}" for name, value in chosen if value is not None})
     log = tempfile.NamedTemporaryFile(prefix="voicebot-bench-", suffix=".log", delete=False)  # noqa: SIM115 (the server writes to it)
     process = subprocess.Popen(
         [sys.executable, "-m", "voicebot", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
@@ -457,8 +465,30 @@ def _report(title: str, calls: int, run: Run) -> None:
         f"({results.talked_over} non mesurés : le bot parlait encore) ; le serveur "
         f"a pris {run.cpu_cores:.2f} cœur, les appelants simulés {run.callers_cores:.2f}"
     )
+    print("  " + first_turns_line(results))
     for error in sorted({e.split(": ", 1)[1] for e in results.errors})[:10]:
         print(f"  erreur : {error}")
+
+
+def first_turns_line(results: Results) -> str:
+    """Each call's first request against the turns after it: a burst of arrivals shows in
+    the first (recognisers that have not heard the callers' words, all at once)."""
+    later = list(results.latencies_ms)
+    for latency in results.first_turns_ms:
+        later.remove(latency)
+
+    def figures(latencies: list[float]) -> str:
+        if not latencies:
+            return "aucun"
+        return (
+            f"p50 {statistics.median(latencies):.0f} ms, p95 {p95(latencies):.0f} ms "
+            f"({len(latencies)})"
+        )
+
+    return (
+        f"premières demandes : {figures(results.first_turns_ms)} ; "
+        f"tours suivants : {figures(later)}"
+    )
 
 
 async def bench(args: argparse.Namespace) -> None:
@@ -478,9 +508,13 @@ async def bench(args: argparse.Namespace) -> None:
             model_dir, _ = _test_models()
             heard = await asyncio.to_thread(transcripts, model_dir, speech)
             prompts = content_copy(folder / "prompts", heard)
-            decoder = {"VOICEBOT_ASR_BEAM": args.beam, "VOICEBOT_ASR_MAX_ACTIVE": args.max_active}
+            settings = {
+                "VOICEBOT_ASR_BEAM": args.beam,
+                "VOICEBOT_ASR_MAX_ACTIVE": args.max_active,
+                "VOICEBOT_NEW_CALLS_PER_S": args.new_calls_per_s,
+            }
             process, url, http, database = await asyncio.to_thread(
-                start_server, password, prompts, args.max_calls, decoder
+                start_server, password, prompts, args.max_calls, settings
             )
             capacity = httpx.get(f"{http}/readyz", timeout=5).json().get("capacity") or {}
             print(_capacity_line(capacity))

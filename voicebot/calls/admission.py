@@ -14,6 +14,11 @@ plain dialplan's ``Dial`` fails and its route says ``queue,capacity``;
 AudioSocket is closed and the dialplan goes on to the agents). The calls in
 progress never share their processor with one call too many.
 
+Once calls run, the limit is steered by what they show (:meth:`Admission.steer`):
+one call fewer when the work after the end of a turn passes its share of the
+800 ms reply target at p95, one more when it stays well within while calls are
+refused, never past 80 % of the cores at the live cost of a call.
+
 New calls are also paced (a token bucket). A call's first request is decoded on
 recognisers that have not heard its words yet, about three times the cost of
 words they know: sixteen callers arriving within six seconds all speak their
@@ -74,7 +79,7 @@ CEILING_BUDGET = 0.8
 LIVE_WINDOW_S = 60.0
 """The live cost of a call is read over this last stretch of time."""
 LIVE_MIN_CALL_S = 60.0
-"""Call-seconds in that stretch before the live cost replaces the one measured at start."""
+"""Call-seconds in that stretch before the live cost is known."""
 ASSUMED_DECODE_COST = 0.35
 """Core-seconds per second of speech assumed until it is measured (a small Vosk model
 on a slow core)."""
@@ -183,7 +188,7 @@ class Admission:
         self.limit = limit
         self.source = source
         """``setting`` (VOICEBOT_MAX_CALLS), ``assumed`` (not measured yet), ``measured`` (at
-        start) or ``live`` (what calls cost, :meth:`follow`)."""
+        start) or ``live`` (steered by the replies' latency, :meth:`steer`)."""
         self.costs = costs
         self._admitted: set[str] = set()
         self.overflow = 0
