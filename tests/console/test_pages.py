@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import yaml
 from starlette.testclient import TestClient
@@ -140,7 +141,9 @@ def test_history_filters_and_pages(console: Console, client: TestClient) -> None
     by_outcome = client.get("/console/history", params={"outcome": "resolved", "page": "2"}).text
     assert "Résultats : 31 appels" in by_outcome
     assert 'href="/console/history?outcome=resolved"' in by_outcome  # filters kept
-    day = (now - timedelta(days=3)).date().isoformat()
+    # Days are the service's (Paris): late in the UTC evening, it is already the next one.
+    zone = ZoneInfo(console.content.service.timezone)
+    day = (now - timedelta(days=3)).astimezone(zone).date().isoformat()
     by_dates = client.get("/console/history", params={"since": day, "until": day}).text
     assert "Résultats : 1 appel" in by_dates
     bad = client.get("/console/history", params={"since": "hier"})
